@@ -1,0 +1,140 @@
+"""The intermediate model: Airflow DAGs as data, before any code exists.
+
+Values are small typed nodes (``Ref``, ``Call``, ``Literal``, ``Seconds``, ``XCom``) or plain
+constants (str, int, float, bool, None, lists, dicts with str keys).  Every operator argument
+and DAG argument carries a ``Provenance``: the Sundial fields and the rule that produced it.
+Code generation renders this model; the report queries it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+SEVERITIES = ("exact", "approximated", "unsupported", "manual")
+
+
+@dataclass(frozen=True)
+class Ref:
+    """An importable name: ``from module import name``."""
+
+    module: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Call:
+    func: Ref
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Literal:
+    """``airflow.sdk.literal(value)``: Airflow renders the value as-is, never as Jinja."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Seconds:
+    """``timedelta(seconds=...)``."""
+
+    seconds: float
+
+
+class TriggerRuleValue(str):
+    """``TriggerRule.<NAME>`` in generated code."""
+
+
+@dataclass(frozen=True)
+class XCom:
+    """The return value of another task in the same DAG (``task.output``)."""
+
+    task_id: str
+
+
+Expr = Union[Ref, Call, Literal, Seconds, XCom, str, int, float, bool, None, list, dict]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    fields: tuple[str, ...]
+    rule: str
+
+    def as_dict(self) -> dict:
+        return {"fields": list(self.fields), "rule": self.rule}
+
+
+@dataclass
+class Finding:
+    severity: str
+    field: str
+    message: str
+
+    def __post_init__(self) -> None:
+        assert self.severity in SEVERITIES, self.severity
+
+    def as_dict(self) -> dict:
+        return {"severity": self.severity, "field": self.field, "message": self.message}
+
+
+@dataclass
+class Argument:
+    value: Any
+    provenance: Provenance
+
+
+@dataclass
+class TaskNode:
+    task_id: str  # full Airflow task id (group prefix included)
+    local_id: str  # id inside its group
+    operator: Ref
+    arguments: dict[str, Argument] = field(default_factory=dict)
+    group: str | None = None
+    sundial_task: str | None = None  # None for structural tasks (joins, run outcome)
+    var: str = ""  # Python variable name, assigned by code generation
+
+    def set(
+        self, name: str, value: Any, fields: tuple[str, ...] | list[str], rule: str
+    ) -> None:
+        self.arguments[name] = Argument(value, Provenance(tuple(fields), rule))
+
+
+@dataclass
+class TaskGroupNode:
+    group_id: str
+    tooltip: str
+
+
+@dataclass
+class DagModel:
+    process: str
+    dag_id: str
+    file: str  # relative to the output directory
+    generations: tuple[str, ...]
+    doc: str
+    arguments: dict[str, Argument] = field(default_factory=dict)
+    groups: list[TaskGroupNode] = field(default_factory=list)
+    tasks: list[TaskNode] = field(default_factory=list)
+    edges: set[tuple[str, str]] = field(default_factory=set)
+    findings: list[Finding] = field(default_factory=list)
+    # Sundial task name -> Airflow task id whose success means the Sundial task succeeded
+    task_map: dict[str, str] = field(default_factory=dict)
+    # support modules (in DIR/plugins/sundial_compat) the DAG imports
+    support_modules: set[str] = field(default_factory=set)
+    # extra files to write (relative path -> text), e.g. AWS job definition specs
+    aux_files: dict[str, str] = field(default_factory=dict)
+    # things the user must create in Airflow: (kind, id, purpose)
+    to_create: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def set(
+        self, name: str, value: Any, fields: tuple[str, ...] | list[str], rule: str
+    ) -> None:
+        self.arguments[name] = Argument(value, Provenance(tuple(fields), rule))
+
+    def task(self, task_id: str) -> TaskNode:
+        for node in self.tasks:
+            if node.task_id == task_id:
+                return node
+        raise KeyError(task_id)

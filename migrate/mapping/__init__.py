@@ -1,0 +1,1 @@
+"""Mapping rules: user-editable YAML that decides Airflow-side names and settings."""

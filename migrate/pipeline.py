@@ -1,0 +1,103 @@
+"""`migrate convert` as a library call: load -> model -> rules -> IR -> code -> report."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from migrate.codegen.python import render_dag
+from migrate.convert import convert_estate
+from migrate.ir import DagModel
+from migrate.mapping.rules import MappingRules
+from migrate.problems import Problem
+from migrate.report import dumps, parity_json, parity_markdown, provenance_json
+from migrate.sundial.load import load_sources
+from migrate.support import SUPPORT_PACKAGE
+
+
+class UsageError(ValueError):
+    """The command cannot run at all (exit code 2)."""
+
+
+@dataclass
+class ConvertResult:
+    models: list[DagModel] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    report: dict = field(default_factory=dict)
+    written: list[Path] = field(default_factory=list)
+
+    def exit_code(self, strict: bool) -> int:
+        if self.problems:
+            return 1
+        if strict and any(
+            f.severity != "exact" for m in self.models for f in m.findings
+        ):
+            return 1
+        return 0
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"--timezone {name!r} is not an IANA time zone (e.g. UTC, America/New_York)"
+        ) from None
+    return name
+
+
+def convert(
+    sources: list[Path],
+    out: Path,
+    mappings: list[Path] | tuple[Path, ...] = (),
+    timezone: str = "UTC",
+    progress=None,
+) -> ConvertResult:
+    check_timezone(timezone)
+    rules = MappingRules.load(list(mappings))
+    loaded = load_sources(sources)
+    models = convert_estate(loaded.processes, rules, timezone)
+    result = ConvertResult(models=models, problems=loaded.problems)
+    out = Path(out)
+    for model in progress(models) if progress else models:
+        result.written.append(_write(out / model.file, render_dag(model)))
+        for rel, text in sorted(model.aux_files.items()):
+            result.written.append(_write(out / rel, text))
+    if any(m.support_modules for m in models):
+        for src in sorted(SUPPORT_PACKAGE.glob("*.py")):
+            result.written.append(
+                _write(
+                    out / "plugins" / "sundial_compat" / src.name,
+                    src.read_text(encoding="utf-8"),
+                )
+            )
+    result.report = parity_json(models, loaded.problems, timezone)
+    result.written.append(_write(out / "report" / "parity.json", dumps(result.report)))
+    result.written.append(
+        _write(out / "report" / "parity.md", parity_markdown(result.report))
+    )
+    result.written.append(
+        _write(out / "report" / "provenance.json", dumps(provenance_json(models)))
+    )
+    return result
+
+
+def _write(path: Path, text: str) -> Path:
+    """Atomic: a reader sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+__all__ = ["convert", "ConvertResult", "UsageError", "check_timezone"]

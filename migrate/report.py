@@ -1,0 +1,164 @@
+"""The parity report: a query over the intermediate model, as JSON (contract) and Markdown."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from migrate.ir import SEVERITIES, DagModel
+from migrate.problems import Problem
+
+REPORT_VERSION = 1
+
+
+def parity_json(models: list[DagModel], problems: list[Problem], timezone: str) -> dict:
+    processes = []
+    for m in models:
+        processes.append(
+            {
+                "process": m.process,
+                "dag_id": m.dag_id,
+                "file": m.file,
+                "tasks": dict(m.task_map),
+                "findings": [f.as_dict() for f in m.findings],
+                "api_generations": list(m.generations),
+                "to_create": [
+                    {"kind": kind, "id": ident, "purpose": purpose}
+                    for kind, ident, purpose in m.to_create
+                ],
+            }
+        )
+    return {
+        "report_version": REPORT_VERSION,
+        "timezone": timezone,
+        "summary": summary(models, problems),
+        "processes": processes,
+        "invalid": [
+            {
+                "file": p.file,
+                "process": p.process,
+                "field": p.field,
+                "message": p.message,
+                "hint": p.hint,
+            }
+            for p in problems
+        ],
+    }
+
+
+def summary(models: list[DagModel], problems: list[Problem]) -> dict:
+    counts = Counter(f.severity for m in models for f in m.findings)
+    worst = Counter(_worst(m) for m in models)
+    return {
+        "processes_converted": len(models),
+        "definitions_invalid": len(problems),
+        "findings": {s: counts.get(s, 0) for s in SEVERITIES},
+        "processes_by_worst_finding": {s: worst.get(s, 0) for s in SEVERITIES},
+    }
+
+
+def _worst(model: DagModel) -> str:
+    found = {f.severity for f in model.findings}
+    for severity in reversed(SEVERITIES):
+        if severity in found:
+            return severity
+    return "exact"
+
+
+def provenance_json(models: list[DagModel]) -> dict:
+    """Which Sundial fields and which rule produced every DAG and task argument."""
+    return {
+        "processes": [
+            {
+                "process": m.process,
+                "dag_id": m.dag_id,
+                "dag": {k: a.provenance.as_dict() for k, a in m.arguments.items()},
+                "tasks": {
+                    n.task_id: {
+                        "sundial_task": n.sundial_task,
+                        "operator": f"{n.operator.module}.{n.operator.name}",
+                        "arguments": {
+                            k: a.provenance.as_dict() for k, a in n.arguments.items()
+                        },
+                    }
+                    for n in m.tasks
+                },
+            }
+            for m in models
+        ]
+    }
+
+
+def _md(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def parity_markdown(report: dict) -> str:
+    s = report["summary"]
+    lines = [
+        "# Sundial → Airflow parity report",
+        "",
+        f"Cron schedules evaluated in time zone **{report['timezone']}**.",
+        "",
+        f"- Processes converted: **{s['processes_converted']}**",
+        f"- Invalid definitions skipped: **{s['definitions_invalid']}**",
+        "- Findings: " + ", ".join(f"{k} {v}" for k, v in s["findings"].items()),
+        "- Processes by their worst finding: "
+        + ", ".join(f"{k} {v}" for k, v in s["processes_by_worst_finding"].items()),
+        "",
+        "Severities: **exact** (same behaviour), **approximated** (differs as described),",
+        "**unsupported** (not carried over), **manual** (needs an action from you).",
+        "",
+    ]
+    if report["invalid"]:
+        lines += ["## Invalid definitions (not converted)", ""]
+        for p in report["invalid"]:
+            lines.append(f"- {_md(Problem(**p))}")
+        lines.append("")
+    to_create = [(p["process"], c) for p in report["processes"] for c in p["to_create"]]
+    if to_create:
+        lines += [
+            "## Create in Airflow before enabling the DAGs",
+            "",
+            "| kind | id | purpose |",
+            "|---|---|---|",
+        ]
+        seen = set()
+        for _process, c in to_create:
+            key = (c["kind"], c["id"])
+            if key in seen:
+                continue
+            seen.add(key)
+            lines.append(f"| {c['kind']} | `{_md(c['id'])}` | {_md(c['purpose'])} |")
+        lines.append("")
+    lines += [
+        "## Processes",
+        "",
+        "| process | DAG | exact | approximated | unsupported | manual |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p in report["processes"]:
+        c = Counter(f["severity"] for f in p["findings"])
+        lines.append(
+            f"| {_md(p['process'])} | [`{p['dag_id']}`]({'../' + p['file']}) | "
+            + " | ".join(str(c.get(k, 0)) for k in SEVERITIES)
+            + " |"
+        )
+    lines.append("")
+    for p in report["processes"]:
+        notable = [f for f in p["findings"] if f["severity"] != "exact"]
+        lines += [f"### {_md(p['process'])} → `{p['dag_id']}`", ""]
+        if not notable:
+            lines += ["Every field maps exactly.", ""]
+            continue
+        lines += ["| severity | field | what differs |", "|---|---|---|"]
+        for f in notable:
+            lines.append(
+                f"| {f['severity']} | `{_md(f['field'])}` | {_md(f['message'])} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def dumps(data: dict) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"

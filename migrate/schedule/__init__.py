@@ -1,0 +1,1 @@
+"""Schedules: Quartz cron as Sundial evaluated it, and its Airflow translation."""

@@ -1,0 +1,1 @@
+"""The Sundial side: its definition formats, read into a typed model."""

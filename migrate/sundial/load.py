@@ -1,0 +1,149 @@
+"""Find and read Sundial definition files: JSON or YAML, one definition or a list, or
+directories of them (including a directory written by ``migrate export``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+from migrate.problems import Problem
+from migrate.sundial.model import ProcessDefinition, SourceRef
+from migrate.sundial.wire import read_process
+
+SUFFIXES = (".json", ".yaml", ".yml")
+EXPORT_MANIFEST = "manifest.json"
+EXPORT_DEFINITIONS = "process_definitions"
+
+
+@dataclass
+class LoadResult:
+    processes: list[ProcessDefinition] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+class SourceError(Exception):
+    """A SOURCE argument that cannot be read at all (missing path, not a definitions file)."""
+
+
+def definition_files(sources: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for source in sources:
+        source = Path(source)
+        if source.is_dir():
+            if (source / EXPORT_MANIFEST).is_file() and (
+                source / EXPORT_DEFINITIONS
+            ).is_dir():
+                source = source / EXPORT_DEFINITIONS
+            files += sorted(
+                p
+                for p in source.rglob("*")
+                if p.is_file() and p.suffix.lower() in SUFFIXES
+            )
+        elif source.is_file():
+            files.append(source)
+        else:
+            raise SourceError(f"{source}: no such file or directory")
+    return files
+
+
+def load_sources(sources: Iterable[Path]) -> LoadResult:
+    result = LoadResult()
+    seen: dict[str, str] = {}
+    for path in definition_files(sources):
+        for item in _read_file(path, result.problems):
+            data, ref = item
+            parsed = read_process(data, ref)
+            if isinstance(parsed, list):
+                result.problems.extend(parsed)
+                continue
+            if parsed.name in seen:
+                result.problems.append(
+                    Problem(
+                        str(ref),
+                        parsed.name,
+                        "process_definition_name",
+                        f"duplicate process name (also defined in {seen[parsed.name]})",
+                        "process names are unique in Sundial; remove or rename one",
+                    )
+                )
+                continue
+            seen[parsed.name] = str(ref)
+            result.processes.append(parsed)
+    return result
+
+
+def _read_file(path: Path, problems: list[Problem]):
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(
+            Problem(
+                name,
+                None,
+                None,
+                f"not UTF-8 text (byte {exc.start})",
+                "save the file as UTF-8",
+            )
+        )
+        return []
+    except OSError as exc:
+        problems.append(Problem(name, None, None, f"cannot read: {exc.strerror}"))
+        return []
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            data = yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        problems.append(
+            Problem(
+                name,
+                None,
+                None,
+                f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                "fix the syntax",
+            )
+        )
+        return []
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problems.append(
+            Problem(
+                name,
+                None,
+                None,
+                f"not valid YAML{where}: {getattr(exc, 'problem', None) or exc}",
+                "fix the syntax",
+            )
+        )
+        return []
+    except RecursionError:
+        problems.append(
+            Problem(
+                name,
+                None,
+                None,
+                "nested too deeply to read",
+                "Sundial definitions are a few levels deep",
+            )
+        )
+        return []
+    if isinstance(data, dict):
+        return [(data, SourceRef(name))]
+    if isinstance(data, list):
+        return [(item, SourceRef(name, i)) for i, item in enumerate(data)]
+    problems.append(
+        Problem(
+            name,
+            None,
+            None,
+            f"expected a process definition (an object) or a list of them, got {type(data).__name__}",
+        )
+    )
+    return []
