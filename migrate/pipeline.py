@@ -59,7 +59,7 @@ def convert(
     check_timezone(timezone)
     rules = MappingRules.load(list(mappings))
     loaded = load_sources(sources)
-    models = convert_estate(loaded.processes, rules, timezone)
+    models = convert_estate(loaded.processes, rules, timezone, loaded.problems)
     result = ConvertResult(models=models, problems=loaded.problems)
     out = Path(out)
     for model in progress(models) if progress else models:

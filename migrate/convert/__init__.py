@@ -6,35 +6,54 @@ from migrate.convert.naming import assign_unique, sanitize
 from migrate.convert.process import convert_process
 from migrate.ir import DagModel, Finding
 from migrate.mapping.rules import MappingRules
+from migrate.problems import Problem
 from migrate.sundial.model import ProcessDefinition
+
+
+def _base_id(name: str, rules: MappingRules) -> str:
+    return sanitize(rules.resolve(name)["dag_id_prefix"] + name, allow_dot=True)
 
 
 def dag_ids(processes: list[ProcessDefinition], rules: MappingRules) -> dict[str, str]:
     """Sundial process name -> unique DAG id (prefix from the rules, sanitized)."""
     return assign_unique(
-        [p.name for p in processes],
-        lambda name: sanitize(
-            rules.resolve(name)["dag_id_prefix"] + name, allow_dot=True
-        ),
+        [p.name for p in processes], lambda name: _base_id(name, rules)
     )
 
 
 def convert_estate(
-    processes: list[ProcessDefinition], rules: MappingRules, timezone: str
+    processes: list[ProcessDefinition],
+    rules: MappingRules,
+    timezone: str,
+    problems: list[Problem] | None = None,
 ) -> list[DagModel]:
+    """One DagModel per process.  A process whose conversion fails unexpectedly becomes a
+    problem line (when ``problems`` is given) and the others are still converted."""
     ids = dag_ids(processes, rules)
-    by_id: dict[str, list[str]] = {}
-    for name, dag_id in ids.items():
-        by_id.setdefault(
-            sanitize(rules.resolve(name)["dag_id_prefix"] + name, allow_dot=True), []
-        ).append(name)
+    by_base: dict[str, list[str]] = {}
+    for name in ids:
+        by_base.setdefault(_base_id(name, rules), []).append(name)
     models = []
     for process in sorted(processes, key=lambda p: p.name):
-        model = convert_process(process, ids[process.name], rules, timezone)
-        base = sanitize(
-            rules.resolve(process.name)["dag_id_prefix"] + process.name, allow_dot=True
-        )
-        clash = [n for n in by_id[base] if n != process.name]
+        try:
+            model = convert_process(process, ids[process.name], rules, timezone)
+        except (
+            Exception
+        ) as exc:  # a bug of ours must not cost the user the other processes
+            if problems is None:
+                raise
+            problems.append(
+                Problem(
+                    str(process.source),
+                    process.name,
+                    None,
+                    f"internal error while converting: {type(exc).__name__}: {exc}",
+                    "please report this with the definition; the other processes were converted",
+                )
+            )
+            continue
+        base = _base_id(process.name, rules)
+        clash = [n for n in by_base[base] if n != process.name]
         if clash:
             model.findings.insert(
                 0,

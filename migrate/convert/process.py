@@ -36,7 +36,7 @@ from migrate.sundial.model import (
 )
 from migrate.sundial.wire import task_path
 
-CRON_TIMETABLE = Ref("airflow.timetables.trigger", "CronTriggerTimetable")
+CRON_TIMETABLE = Ref("airflow.sdk", "CronTriggerTimetable")
 BACKOFF = Ref(f"{SUPPORT}.retry", "SundialBackoff")
 OPTIONAL_JOIN = Ref(f"{SUPPORT}.outcome", "SundialOptionalUpstreamsOperator")
 RUN_OUTCOME = Ref(f"{SUPPORT}.outcome", "SundialRunOutcomeOperator")

@@ -326,7 +326,10 @@ def _read_process(r: WireReader, data: Any) -> ProcessDefinition:
             continue
         seen.add(task.name)
         tasks.append(task)
-    doubled = _check_dependencies(r, tasks)
+    all_names = {
+        raw.get("task_definition_name") for raw in tasks_raw if isinstance(raw, dict)
+    }
+    doubled = _check_dependencies(r, tasks, all_names)
     if r.problems:
         raise _Invalid()
     return ProcessDefinition(
@@ -372,6 +375,8 @@ def _validate_quartz(r: WireReader, cron: CronSchedule, path: str) -> None:
     problem = quartz_problem(cron)
     if problem is not None:
         field, message = problem
+        if field and message.startswith(f"{field}: "):
+            message = message[len(field) + 2 :]
         raise r.fail(
             f"{path}.{field}" if field else path,
             message,
@@ -853,7 +858,7 @@ def _decimal(r: WireReader) -> Callable[[Any, str], str]:
 
 
 def _check_dependencies(
-    r: WireReader, tasks: list[TaskDefinition]
+    r: WireReader, tasks: list[TaskDefinition], all_names: set
 ) -> list[tuple[str, str]]:
     names = {t.name for t in tasks}
     doubled: list[tuple[str, str]] = []
@@ -864,6 +869,8 @@ def _check_dependencies(
             if dep.task_name == task.name:
                 r.fail(path, f"task depends on itself", "remove the self-dependency")
             elif dep.task_name not in names:
+                if dep.task_name in all_names:
+                    continue  # that task is invalid itself and already reported
                 r.fail(
                     path,
                     f"depends on {dep.task_name!r}, which is not a task of this process",
