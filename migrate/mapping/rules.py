@@ -15,6 +15,7 @@ provenance the report and the generated code carry.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
 from dataclasses import dataclass
@@ -136,7 +137,8 @@ def _read_file(
         )
     if data.get("version", 1) != 1:
         raise MappingError(f"{name}: version must be 1")
-    defaults_raw = data.get("defaults") or {}
+    defaults_raw = data.get("defaults")
+    defaults_raw = {} if defaults_raw is None else defaults_raw
     if not isinstance(defaults_raw, dict):
         raise MappingError(f"{name}: defaults: expected a mapping of setting: value")
     if known is not None:
@@ -147,7 +149,8 @@ def _read_file(
         defaults[key] = Setting(value, f"{name}:defaults.{key}")
     settings_known = known if known is not None else set(defaults)
     rules = []
-    raw_rules = data.get("rules") or []
+    raw_rules = data.get("rules")
+    raw_rules = [] if raw_rules is None else raw_rules
     if not isinstance(raw_rules, list):
         raise MappingError(f"{name}: rules: expected a list")
     for i, raw in enumerate(raw_rules):
@@ -189,10 +192,8 @@ def _globs(name: str, where: str, value: Any) -> tuple[str, ...]:
 def _check_keys(name: str, where: str, values: dict, known: set[str]) -> None:
     for key in values:
         if key not in known:
-            close = [
-                k for k in sorted(known) if k.split("_")[0] == str(key).split("_")[0]
-            ]
-            hint = f"; did you mean {', '.join(close[:3])}?" if close else ""
+            close = difflib.get_close_matches(str(key), sorted(known), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise MappingError(f"{name}: {where}: unknown setting {key!r}{hint}")
 
 
