@@ -91,3 +91,7 @@ def _progress(items):
     """Iterate with a progress bar on stderr (long estates take a while)."""
     with click.progressbar(items, label="Generating DAGs", file=sys.stderr) as bar:
         yield from bar
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""The mapping passes, checked on the intermediate model (before any code exists)."""
+
+from __future__ import annotations
+
+from migrate.convert import convert_estate
+from migrate.ir import TriggerRuleValue
+from migrate.mapping.rules import MappingRules
+from migrate.sundial.model import SourceRef
+from migrate.sundial.wire import read_process
+
+RULES = MappingRules.load()
+
+
+def task(name, deps=(), attempts=1, script="true", **extra):
+    data = {
+        "task_definition_name": name,
+        "dependencies": [
+            {"task_definition_name": d, "success_required": r} for d, r in deps
+        ],
+        "executable": {"shell_script_command": {"script": script}},
+        "max_attempts": attempts,
+        "backoff_base_seconds": 10,
+    }
+    data.update(extra)
+    return data
+
+
+def model_of(*tasks, rules=RULES, **process):
+    data = {"process_definition_name": "p", "task_definitions": list(tasks), **process}
+    parsed = read_process(data, SourceRef("p.json"))
+    assert not isinstance(parsed, list), [str(x) for x in parsed]
+    (model,) = convert_estate([parsed], rules, "UTC")
+    return model
+
+
+def upstream(model, task_id):
+    return {a for a, b in model.edges if b == task_id}
+
+
+def findings(model, field):
+    return [f for f in model.findings if f.field == field]
+
+
+def test_required_only_uses_default_trigger_and_no_outcome_task():
+    m = model_of(task("a"), task("b", [("a", True)]))
+    assert upstream(m, "b") == {"a"}
+    assert "trigger_rule" not in m.task("b").arguments
+    assert [t.task_id for t in m.tasks] == ["a", "b"]
+
+
+def test_optional_on_always_running_upstream_is_all_done_on_the_task():
+    m = model_of(task("a"), task("b", [("a", False)]))
+    assert m.task("b").arguments["trigger_rule"].value == TriggerRuleValue("ALL_DONE")
+    assert upstream(m, "b") == {"a"}
+    # the run outcome decides the run state: a failed 'a' must fail the run
+    assert upstream(m, "sundial_run_outcome") == {"a", "b"}
+
+
+def test_mixed_dependencies_get_an_all_done_join():
+    m = model_of(task("r"), task("o"), task("t", [("r", True), ("o", False)]))
+    join = m.task("t__optional_upstreams")
+    assert join.operator.name == "EmptyOperator"
+    assert join.arguments["trigger_rule"].value == "ALL_DONE"
+    assert upstream(m, "t") == {"r", "t__optional_upstreams"}
+    assert upstream(m, "t__optional_upstreams") == {"o"}
+    assert "trigger_rule" not in m.task("t").arguments
+
+
+def test_optional_upstream_that_may_never_run_uses_the_checking_join():
+    m = model_of(task("a"), task("b", [("a", True)]), task("c", [("b", False)]))
+    join = m.task("c__optional_upstreams")
+    assert join.operator.name == "SundialOptionalUpstreamsOperator"
+    assert join.arguments["upstream_entries"].value == {"b": ["b"]}
+    (f,) = findings(m, "task_definitions[c].dependencies")
+    assert f.severity == "approximated" and "waiting forever" in f.message
+
+
+def test_first_attempt_release_is_reported():
+    m = model_of(task("a", attempts=3), task("b", [("a", False)]))
+    (f,) = findings(m, "task_definitions[b].dependencies")
+    assert f.severity == "approximated" and "FIRST finished attempt" in f.message
+
+
+def test_retries_backoff_and_timeout():
+    m = model_of(task("a", attempts=4, backoff_exponent=2.0, max_runtime_seconds=600))
+    args = m.task("a").arguments
+    assert args["retries"].value == 3
+    assert args["retry_delay"].value.seconds == 10
+    assert args["retry_policy"].value.kwargs == (
+        ("base_seconds", 10),
+        ("exponent", 2.0),
+    )
+    assert args["execution_timeout"].value.seconds == 600
+    assert args["retries"].provenance.fields == ("task_definitions[a].max_attempts",)
+    assert (
+        "[20, 40, 80]" in findings(m, "task_definitions[a].backoff_exponent")[0].message
+    )
+
+
+def test_flat_backoff_needs_no_policy():
+    m = model_of(task("a", attempts=3))
+    assert "retry_policy" not in m.task("a").arguments
+    assert "retry" not in m.support_modules
+
+
+def test_every_present_field_gets_a_fate_and_unknown_ones_are_reported():
+    data_task = task("a")
+    data_task["weird"] = 1
+    m = model_of(data_task, paused=True, overlap_action="terminate", owner_team="x")
+    fields = {f.field for f in m.findings}
+    assert {
+        "paused",
+        "overlap_action",
+        "task_definitions[a].max_attempts",
+        "owner_team",
+        "task_definitions[a].weird",
+    } <= fields
+    assert (
+        next(f for f in m.findings if f.field == "owner_team").severity == "unsupported"
+    )
+    assert (
+        next(f for f in m.findings if f.field == "overlap_action").severity
+        == "approximated"
+    )
+    assert m.arguments["is_paused_upon_creation"].value is True
+
+
+def test_secret_env_values_never_reach_the_model_as_constants():
+    t = task("a")
+    t["executable"]["shell_script_command"]["environment_variables"] = [
+        {"variable_name": "DB_PASSWORD", "value": "hunter2"},
+        {"variable_name": "PLAIN", "value": "ok"},
+    ]
+    m = model_of(t)
+    args = m.task("a").arguments
+    assert args["env"].value == {"PLAIN": "ok"}
+    assert args["secret_env"].value == {"DB_PASSWORD": "sundial_p__a__db_password"}
+    assert ("variable", "sundial_p__a__db_password") in [
+        (k, i) for k, i, _ in m.to_create
+    ]
+    assert "hunter2" not in repr(m.arguments) + repr([t.arguments for t in m.tasks])
+
+
+def test_pagerduty_is_off_unless_sundial_paged(tmp_path):
+    pager = {
+        "pagerduty": {
+            "service_key": "SERVICEKEY",
+            "num_consecutive_failures": 2,
+            "api_url": "https://x",
+        }
+    }
+    m = model_of(task("a"), notifications=[pager])
+    assert "sundial_run_outcome" not in [t.task_id for t in m.tasks]
+    (tmp_path / "all.yaml").write_text("defaults: {sundial_notifications_mode: all}")
+    m = model_of(
+        task("a"),
+        notifications=[pager],
+        rules=MappingRules.load([tmp_path / "all.yaml"]),
+    )
+    outcome = m.task("sundial_run_outcome")
+    assert outcome.arguments["pagerduty"].value == [
+        {"conn_id": "pagerduty_default", "num_consecutive_failures": 2}
+    ]
+    assert "SERVICEKEY" not in repr([t.arguments for t in m.tasks])
+    assert any(
+        kind == "connection" and ident == "pagerduty_default"
+        for kind, ident, _ in m.to_create
+    )
+
+
+def test_task_id_collisions_are_deterministic():
+    m1 = model_of(task("load.a"), task("load a"), task("load_a"))
+    m2 = model_of(task("load_a"), task("load a"), task("load.a"))
+    assert m1.task_map == m2.task_map
+    assert sorted(m1.task_map.values()) == ["load_a", "load_a_2", "load_a_3"]
