@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from migrate.codegen.python import render_dag
 from migrate.convert import convert_estate
-from migrate.ir import DagModel
+from migrate.ir import DagModel, Finding
 from migrate.mapping.rules import MappingRules
 from migrate.problems import Problem
 from migrate.report import dumps, parity_json, parity_markdown, provenance_json
@@ -60,6 +60,7 @@ def convert(
     rules = MappingRules.load(list(mappings))
     loaded = load_sources(sources)
     models = convert_estate(loaded.processes, rules, timezone, loaded.problems)
+    _report_shared_aux_files(models)
     result = ConvertResult(models=models, problems=loaded.problems)
     out = Path(out)
     for model in progress(models) if progress else models:
@@ -85,12 +86,39 @@ def convert(
     return result
 
 
+def _report_shared_aux_files(models: list[DagModel]) -> None:
+    """Sundial named Batch job definitions after the task alone, so processes with a task of
+    the same name shared one definition.  Where their specs differ, say so on each process.
+    """
+    owners: dict[str, list[DagModel]] = {}
+    for model in models:
+        for rel in model.aux_files:
+            owners.setdefault(rel, []).append(model)
+    for rel, sharing in sorted(owners.items()):
+        if len({m.aux_files[rel] for m in sharing}) < 2:
+            continue
+        names = ", ".join(repr(m.process) for m in sharing)
+        for model in sharing:
+            model.findings.append(
+                Finding(
+                    "approximated",
+                    "task_definitions",
+                    f"{rel} is shared by processes {names} with different contents (Sundial named "
+                    "job definitions after the task alone, so each run re-registered it, as the "
+                    f"generated register task will); the file holds {sharing[-1].process!r}'s version",
+                )
+            )
+
+
 def _write(path: Path, text: str) -> Path:
     """Atomic: a reader sees the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        # backslashreplace: a lone surrogate from JSON input stays visible, never crashes
+        with os.fdopen(
+            fd, "w", encoding="utf-8", errors="backslashreplace", newline="\n"
+        ) as handle:
             handle.write(text)
         os.replace(tmp, path)
     except BaseException:

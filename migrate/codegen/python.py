@@ -155,20 +155,8 @@ def render_dag(model: DagModel) -> str:
         )
         body.append(ast.With([ast.withitem(group_call)], group_body, lineno=0))
 
-    downstream: dict[str, list[str]] = defaultdict(list)
-    for up, down in model.edges:
-        downstream[up].append(down)
     order = {n.task_id: i for i, n in enumerate(model.tasks)}
-    for up in sorted(downstream, key=order.__getitem__):
-        downs = sorted(downstream[up], key=order.__getitem__)
-        right = (
-            ast.Name(r.vars[downs[0]], ast.Load())
-            if len(downs) == 1
-            else ast.List([ast.Name(r.vars[d], ast.Load()) for d in downs], ast.Load())
-        )
-        body.append(
-            ast.Expr(ast.BinOp(ast.Name(r.vars[up], ast.Load()), ast.RShift(), right))
-        )
+    body += _edge_statements(model.edges, order, r.vars)
     if not body:
         body.append(ast.Pass())
 
@@ -184,6 +172,42 @@ def render_dag(model: DagModel) -> str:
     ast.fix_missing_locations(module)
     source = HEADER + ast.unparse(module) + "\n"
     return black.format_str(source, mode=_BLACK_MODE)
+
+
+FAN_IN = 4  # a task with this many upstreams gets one `[a, b, ...] >> task` line
+
+
+def _edge_statements(
+    edges, order: dict[str, int], names: dict[str, str]
+) -> list[ast.stmt]:
+    def name(task_id: str) -> ast.expr:
+        return ast.Name(names[task_id], ast.Load())
+
+    def side(ids: list[str]) -> ast.expr:
+        ids = sorted(ids, key=order.__getitem__)
+        return (
+            name(ids[0])
+            if len(ids) == 1
+            else ast.List([name(i) for i in ids], ast.Load())
+        )
+
+    upstreams: dict[str, list[str]] = defaultdict(list)
+    for up, down in edges:
+        upstreams[down].append(up)
+    fan_in = {d for d, ups in upstreams.items() if len(ups) >= FAN_IN}
+    downstream: dict[str, list[str]] = defaultdict(list)
+    for up, down in edges:
+        if down not in fan_in:
+            downstream[up].append(down)
+    statements = [
+        ast.Expr(ast.BinOp(name(up), ast.RShift(), side(downstream[up])))
+        for up in sorted(downstream, key=order.__getitem__)
+    ]
+    statements += [
+        ast.Expr(ast.BinOp(side(upstreams[d]), ast.RShift(), name(d)))
+        for d in sorted(fan_in, key=order.__getitem__)
+    ]
+    return statements
 
 
 def _imports(refs: set[Ref]) -> list[ast.stmt]:
