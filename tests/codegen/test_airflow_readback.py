@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import json
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -84,127 +85,117 @@ def _entries(dag, success_id):
     return [t for t in unit if not (t.upstream_task_ids & ids)]
 
 
-def test_process_settings(estate_dagbag, report, estate_processes):
-    for name, process in estate_processes.items():
-        dag, _ = _dag(estate_dagbag, report, name)
-        assert dag.catchup is False
-        assert dag.max_active_runs == 1
-        assert dag.is_paused_upon_creation is bool(process.paused)
-        assert name in dag.doc_md  # the original name stays visible
+def check_process_settings(process, dag, entry):
+    name = process.name
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert dag.is_paused_upon_creation is bool(process.paused)
+    assert name in dag.doc_md  # the original name stays visible
 
 
-def test_schedules(estate_dagbag, report, estate_processes):
+def check_schedules(process, dag, entry):
     from airflow.serialization.encoders import coerce_to_core_timetable
     from airflow.timetables.simple import ContinuousTimetable
     from airflow.timetables.trigger import CronTriggerTimetable, DeltaTriggerTimetable
 
-    for name, process in estate_processes.items():
-        dag, entry = _dag(estate_dagbag, report, name)
-        timetable = coerce_to_core_timetable(dag.timetable)
-        if process.schedule is None:
-            assert not timetable.can_be_scheduled
-        elif isinstance(process.schedule, ContinuousSchedule):
-            if process.schedule.buffer_seconds:
-                assert isinstance(timetable, DeltaTriggerTimetable)
-                assert timetable._delta == timedelta(
-                    seconds=process.schedule.buffer_seconds
-                )
-            else:
-                assert isinstance(timetable, ContinuousTimetable)
+    name = process.name
+    timetable = coerce_to_core_timetable(dag.timetable)
+    if process.schedule is None:
+        assert not timetable.can_be_scheduled
+    elif isinstance(process.schedule, ContinuousSchedule):
+        if process.schedule.buffer_seconds:
+            assert isinstance(timetable, DeltaTriggerTimetable)
+            assert timetable._delta == timedelta(
+                seconds=process.schedule.buffer_seconds
+            )
         else:
-            assert isinstance(process.schedule, CronSchedule)
-            schedule_findings = [
-                f for f in entry["findings"] if f["field"] == "schedule.cron_schedule"
-            ]
-            assert schedule_findings, "every cron schedule gets a finding"
-            if schedule_findings[0]["severity"] != "manual":
-                assert isinstance(timetable, CronTriggerTimetable)
-                assert str(timetable._timezone) == "UTC"
+            assert isinstance(timetable, ContinuousTimetable)
+    else:
+        assert isinstance(process.schedule, CronSchedule)
+        schedule_findings = [
+            f for f in entry["findings"] if f["field"] == "schedule.cron_schedule"
+        ]
+        assert schedule_findings, "every cron schedule gets a finding"
+        if schedule_findings[0]["severity"] != "manual":
+            assert isinstance(timetable, CronTriggerTimetable)
+            assert str(timetable._timezone) == "UTC"
 
 
-def test_tasks_retries_timeouts_and_dependencies(
-    estate_dagbag, report, estate_processes
-):
+def check_tasks_retries_timeouts_and_dependencies(process, dag, entry):
     from airflow.sdk import TriggerRule
 
-    for name, process in estate_processes.items():
-        dag, entry = _dag(estate_dagbag, report, name)
-        task_map = entry["tasks"]
-        for task in process.tasks:
-            unit = _unit_tasks(dag, task_map[task.name])
-            # exactly one task of the unit carries Sundial's attempts
-            carrying = [
-                t for t in unit if t.retries == task.max_attempts - 1 and t.retries > 0
-            ]
-            if task.max_attempts > 1:
-                assert carrying, (name, task.name)
-                for t in carrying:
-                    assert t.retry_delay == timedelta(seconds=task.backoff_base_seconds)
-                    if task.backoff_exponent != 1.0:
-                        policy = t.retry_policy
-                        delays = [
-                            policy.evaluate(
-                                Exception(), n, task.max_attempts
-                            ).retry_delay
-                            for n in range(1, task.max_attempts)
-                        ]
-                        expected = [
-                            timedelta(
-                                seconds=int(
-                                    task.backoff_base_seconds * task.backoff_exponent**n
-                                )
-                            )
-                            for n in range(1, task.max_attempts)
-                        ]
-                        assert delays == expected, (name, task.name)
-            if task.max_runtime_seconds and not isinstance(task.executable, EmrCommand):
-                assert any(
-                    t.execution_timeout == timedelta(seconds=task.max_runtime_seconds)
-                    for t in unit
-                ), (name, task.name)
-            entries = _entries(dag, task_map[task.name])
-            for dep in task.dependencies:
-                up = task_map[dep.task_name]
-                for e in entries:
-                    direct = up in e.upstream_task_ids
-                    joins = [
-                        dag.get_task(j)
-                        for j in e.upstream_task_ids
-                        if j.endswith("__optional_upstreams")
+    name = process.name
+    task_map = entry["tasks"]
+    for task in process.tasks:
+        unit = _unit_tasks(dag, task_map[task.name])
+        # exactly one task of the unit carries Sundial's attempts
+        carrying = [
+            t for t in unit if t.retries == task.max_attempts - 1 and t.retries > 0
+        ]
+        if task.max_attempts > 1:
+            assert carrying, (name, task.name)
+            for t in carrying:
+                assert t.retry_delay == timedelta(seconds=task.backoff_base_seconds)
+                if task.backoff_exponent != 1.0:
+                    policy = t.retry_policy
+                    delays = [
+                        policy.evaluate(Exception(), n, task.max_attempts).retry_delay
+                        for n in range(1, task.max_attempts)
                     ]
-                    via_join = any(up in j.upstream_task_ids for j in joins)
-                    if dep.success_required:
-                        assert direct, (name, task.name, dep)
-                        assert e.trigger_rule == TriggerRule.ALL_SUCCESS
-                    else:
-                        assert direct or via_join, (name, task.name, dep)
-                        if direct:
-                            assert e.trigger_rule == TriggerRule.ALL_DONE
-                        else:
-                            assert all(
-                                j.trigger_rule == TriggerRule.ALL_DONE for j in joins
+                    expected = [
+                        timedelta(
+                            seconds=int(
+                                task.backoff_base_seconds * task.backoff_exponent**n
                             )
+                        )
+                        for n in range(1, task.max_attempts)
+                    ]
+                    assert delays == expected, (name, task.name)
+        if task.max_runtime_seconds and not isinstance(task.executable, EmrCommand):
+            assert any(
+                t.execution_timeout == timedelta(seconds=task.max_runtime_seconds)
+                for t in unit
+            ), (name, task.name)
+        entries = _entries(dag, task_map[task.name])
+        for dep in task.dependencies:
+            up = task_map[dep.task_name]
+            for e in entries:
+                direct = up in e.upstream_task_ids
+                joins = [
+                    dag.get_task(j)
+                    for j in e.upstream_task_ids
+                    if j.endswith("__optional_upstreams")
+                ]
+                via_join = any(up in j.upstream_task_ids for j in joins)
+                if dep.success_required:
+                    assert direct, (name, task.name, dep)
+                    assert e.trigger_rule == TriggerRule.ALL_SUCCESS
+                else:
+                    assert direct or via_join, (name, task.name, dep)
+                    if direct:
+                        assert e.trigger_rule == TriggerRule.ALL_DONE
+                    else:
+                        assert all(
+                            j.trigger_rule == TriggerRule.ALL_DONE for j in joins
+                        )
 
 
-def test_run_fails_like_sundial_when_optional_dependencies_exist(
-    estate_dagbag, report, estate_processes
-):
+def check_run_fails_like_sundial_when_optional_dependencies_exist(process, dag, entry):
     """With optional dependencies a failed task need not reach a leaf, so a final task
     (ALL_DONE, downstream of every task) must decide the run as Sundial did."""
     from airflow.sdk import TriggerRule
 
-    for name, process in estate_processes.items():
-        has_optional = any(
-            not d.success_required for t in process.tasks for d in t.dependencies
-        )
-        dag, _ = _dag(estate_dagbag, report, name)
-        if has_optional or process.notifications:
-            outcome = dag.get_task("sundial_run_outcome")
-            assert outcome.trigger_rule == TriggerRule.ALL_DONE
-            assert outcome.upstream_task_ids == {t.task_id for t in dag.tasks} - {
-                outcome.task_id
-            }
-            assert [t.task_id for t in dag.leaves] == ["sundial_run_outcome"]
+    name = process.name
+    has_optional = any(
+        not d.success_required for t in process.tasks for d in t.dependencies
+    )
+    if has_optional or process.notifications:
+        outcome = dag.get_task("sundial_run_outcome")
+        assert outcome.trigger_rule == TriggerRule.ALL_DONE
+        assert outcome.upstream_task_ids == {t.task_id for t in dag.tasks} - {
+            outcome.task_id
+        }
+        assert [t.task_id for t in dag.leaves] == ["sundial_run_outcome"]
 
 
 def _render(task, field):
@@ -213,115 +204,102 @@ def _render(task, field):
     return task.render_template(value, {"ds": "2026-01-01", "var": {"value": secrets}})
 
 
-def test_executor_fields_carry_sundial_values_literally(
-    estate_dagbag, report, estate_processes
-):
+def check_executor_fields_carry_sundial_values_literally(process, dag, entry):
     from airflow.providers.standard.operators.bash import BashOperator
 
-    for name, process in estate_processes.items():
-        dag, entry = _dag(estate_dagbag, report, name)
-        for task in process.tasks:
-            unit = {
-                t.task_id.rsplit(".", 1)[-1]: t
-                for t in _unit_tasks(dag, entry["tasks"][task.name])
+    name = process.name
+    for task in process.tasks:
+        unit = {
+            t.task_id.rsplit(".", 1)[-1]: t
+            for t in _unit_tasks(dag, entry["tasks"][task.name])
+        }
+        ex = task.executable
+        if isinstance(ex, ShellCommand):
+            (op,) = unit.values()
+            assert isinstance(op, BashOperator)
+            assert op.script == ex.script
+            assert op.template_fields == ()
+            plain = {
+                e.name: e.value
+                for e in ex.env
+                if "PASSWORD" not in e.name
+                and "TOKEN" not in e.name
+                and "SECRET" not in e.name
             }
-            ex = task.executable
-            if isinstance(ex, ShellCommand):
-                (op,) = unit.values()
-                assert isinstance(op, BashOperator)
-                assert op.script == ex.script
-                assert op.template_fields == ()
-                plain = {
-                    e.name: e.value
-                    for e in ex.env
-                    if "PASSWORD" not in e.name
-                    and "TOKEN" not in e.name
-                    and "SECRET" not in e.name
+            assert {k: v for k, v in (op.env or {}).items() if k in plain} == plain
+            assert op.require_explicit_success is task.require_explicit_success
+        elif isinstance(ex, BatchCommand):
+            submit = unit["submit_job"]
+            assert _render(submit, "container_overrides")["command"] == list(ex.command)
+            queue = ex.job_queue or "sundial-job-queue"
+            assert _render(submit, "job_queue") == queue
+            spec = unit["register_job_definition"].job_definition
+            assert spec["containerProperties"]["image"] == f"{ex.image}:{ex.tag}"
+            assert {"type": "VCPU", "value": str(ex.vcpus)} in spec[
+                "containerProperties"
+            ]["resourceRequirements"]
+            assert {"type": "MEMORY", "value": str(ex.memory)} in spec[
+                "containerProperties"
+            ]["resourceRequirements"]
+            assert spec["containerProperties"].get("jobRoleArn") == ex.job_role_arn
+        elif isinstance(ex, DockerCommand):
+            reg, run = unit["register_task_definition"], unit["run_task"]
+            # Sundial's family; characters AWS refuses become "_" (and a finding says so)
+            family = re.sub(r"[^A-Za-z0-9_-]", "_", f"{process.name}_{task.name}")[:128]
+            assert _render(run, "task_definition") == family
+            assert _render(reg, "family") == family
+            container = _render(reg, "container_definitions")[0]
+            assert container["image"] == f"{ex.image}:{ex.tag}"
+            assert container["cpu"] == (ex.cpu if ex.cpu is not None else 1000)
+            assert container["memory"] == (ex.memory if ex.memory is not None else 768)
+            assert _render(run, "overrides")["containerOverrides"][0][
+                "command"
+            ] == list(ex.command)
+        elif isinstance(ex, EmrCommand):
+            spark_args = ["spark-submit"]
+            for c in ex.spark_conf:
+                spark_args += ["--conf", c]
+            if ex.spark_packages:
+                spark_args += [
+                    "--packages",
+                    ",".join(p.coordinate() for p in ex.spark_packages),
+                ]
+            spark_args += ["--class", ex.main_class, ex.s3_jar_path, *ex.args]
+            if isinstance(ex.cluster, ExistingEmrCluster):
+                steps = _render(unit["add_steps"], "steps")
+                assert (
+                    _render(unit["add_steps"], "job_flow_id") == ex.cluster.cluster_id
+                )
+                assert len([k for k in unit if k.startswith("watch_step_")]) == len(
+                    steps
+                )
+            else:
+                flow = _render(unit["create_job_flow"], "job_flow_overrides")
+                steps = flow["Steps"]
+                assert flow["Instances"]["KeepJobFlowAliveWhenNoSteps"] is False
+                assert flow["ReleaseLabel"] == ex.cluster.release_label
+                groups = {
+                    g["InstanceRole"]: g for g in flow["Instances"]["InstanceGroups"]
                 }
-                assert {k: v for k, v in (op.env or {}).items() if k in plain} == plain
-                assert op.require_explicit_success is task.require_explicit_success
-            elif isinstance(ex, BatchCommand):
-                submit = unit["submit_job"]
-                assert _render(submit, "container_overrides")["command"] == list(
-                    ex.command
+                assert (
+                    groups["MASTER"]["InstanceType"] == ex.cluster.master.instance_type
                 )
-                queue = ex.job_queue or "sundial-job-queue"
-                assert _render(submit, "job_queue") == queue
-                spec = unit["register_job_definition"].job_definition
-                assert spec["containerProperties"]["image"] == f"{ex.image}:{ex.tag}"
-                assert {"type": "VCPU", "value": str(ex.vcpus)} in spec[
-                    "containerProperties"
-                ]["resourceRequirements"]
-                assert {"type": "MEMORY", "value": str(ex.memory)} in spec[
-                    "containerProperties"
-                ]["resourceRequirements"]
-                assert spec["containerProperties"].get("jobRoleArn") == ex.job_role_arn
-            elif isinstance(ex, DockerCommand):
-                reg, run = unit["register_task_definition"], unit["run_task"]
-                assert _render(
-                    run, "task_definition"
-                ) == f"{process.name}_{task.name}" or not (
-                    f"{process.name}_{task.name}".replace("-", "")
-                    .replace("_", "")
-                    .isalnum()
+                assert (
+                    unit["watch_job_flow"].timeout
+                    == (ex_timeout := task.max_runtime_seconds or 86400)
+                    and ex_timeout
                 )
-                container = _render(reg, "container_definitions")[0]
-                assert container["image"] == f"{ex.image}:{ex.tag}"
-                assert container["cpu"] == (ex.cpu if ex.cpu is not None else 1000)
-                assert container["memory"] == (
-                    ex.memory if ex.memory is not None else 768
-                )
-                assert _render(run, "overrides")["containerOverrides"][0][
-                    "command"
-                ] == list(ex.command)
-            elif isinstance(ex, EmrCommand):
-                spark_args = ["spark-submit"]
-                for c in ex.spark_conf:
-                    spark_args += ["--conf", c]
-                if ex.spark_packages:
-                    spark_args += [
-                        "--packages",
-                        ",".join(p.coordinate() for p in ex.spark_packages),
-                    ]
-                spark_args += ["--class", ex.main_class, ex.s3_jar_path, *ex.args]
-                if isinstance(ex.cluster, ExistingEmrCluster):
-                    steps = _render(unit["add_steps"], "steps")
-                    assert (
-                        _render(unit["add_steps"], "job_flow_id")
-                        == ex.cluster.cluster_id
-                    )
-                    assert len([k for k in unit if k.startswith("watch_step_")]) == len(
-                        steps
-                    )
-                else:
-                    flow = _render(unit["create_job_flow"], "job_flow_overrides")
-                    steps = flow["Steps"]
-                    assert flow["Instances"]["KeepJobFlowAliveWhenNoSteps"] is False
-                    assert flow["ReleaseLabel"] == ex.cluster.release_label
-                    groups = {
-                        g["InstanceRole"]: g
-                        for g in flow["Instances"]["InstanceGroups"]
-                    }
-                    assert (
-                        groups["MASTER"]["InstanceType"]
-                        == ex.cluster.master.instance_type
-                    )
-                    assert (
-                        unit["watch_job_flow"].timeout
-                        == (ex_timeout := task.max_runtime_seconds or 86400)
-                        and ex_timeout
-                    )
-                assert len(steps) == len(ex.load_data) + 1 + len(ex.save_results)
-                spark = steps[len(ex.load_data)]
-                assert spark["Name"] == ex.job_name
-                assert spark["HadoopJarStep"]["Args"] == spark_args
-                for step, copy in zip(steps, ex.load_data):
-                    assert step["HadoopJarStep"]["Args"] == [
-                        "s3-dist-cp",
-                        "--s3Endpoint=s3.amazonaws.com",
-                        f"--src={copy.source}",
-                        f"--dest={copy.destination}",
-                    ]
+            assert len(steps) == len(ex.load_data) + 1 + len(ex.save_results)
+            spark = steps[len(ex.load_data)]
+            assert spark["Name"] == ex.job_name
+            assert spark["HadoopJarStep"]["Args"] == spark_args
+            for step, copy in zip(steps, ex.load_data):
+                assert step["HadoopJarStep"]["Args"] == [
+                    "s3-dist-cp",
+                    "--s3Endpoint=s3.amazonaws.com",
+                    f"--src={copy.source}",
+                    f"--dest={copy.destination}",
+                ]
 
 
 def test_no_secret_value_is_written_into_dag_files(converted_estate, estate_processes):
@@ -357,3 +335,21 @@ def test_output_is_black_clean_and_deterministic(tmp_path, converted_estate):
         text=True,
     )
     assert check.returncode == 0, check.stderr
+
+
+CHECKS = [
+    check_process_settings,
+    check_schedules,
+    check_tasks_retries_timeouts_and_dependencies,
+    check_run_fails_like_sundial_when_optional_dependencies_exist,
+    check_executor_fields_carry_sundial_values_literally,
+]
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+def test_estate_reads_back_as_sundial_implies(
+    check, estate_dagbag, report, estate_processes
+):
+    for name, process in estate_processes.items():
+        dag, entry = _dag(estate_dagbag, report, name)
+        check(process, dag, entry)
