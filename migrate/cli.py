@@ -51,8 +51,13 @@ def main() -> None:
     help="The IANA zone Sundial's JVM evaluated cron schedules in.",
 )
 @click.option("--strict", is_flag=True, help="Exit 1 when any finding is not exact.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite or remove generated files even if someone edited them.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-def convert_command(sources, out, mappings, timezone, strict, quiet):
+def convert_command(sources, out, mappings, timezone, strict, force, quiet):
     """Convert Sundial process definitions into Airflow 3 DAG files.
 
     SOURCES are JSON/YAML files (one definition or a list), directories of them, or a
@@ -69,12 +74,15 @@ def convert_command(sources, out, mappings, timezone, strict, quiet):
             list(mappings),
             timezone,
             progress=None if quiet else _progress,
+            force=force,
         )
     except (UsageError, MappingError, SourceError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    refused = set(map(id, result.sync.refused)) if result.sync else set()
     for problem in result.problems:
-        click.echo(f"invalid: {problem}", err=True)
+        label = "refused" if id(problem) in refused else "invalid"
+        click.echo(f"{label}: {problem}", err=True)
     if not quiet:
         s = result.report["summary"]
         click.echo(

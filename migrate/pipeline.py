@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,6 +10,7 @@ from migrate.codegen.python import render_dag
 from migrate.convert import convert_estate
 from migrate.ir import DagModel, Finding
 from migrate.mapping.rules import MappingRules
+from migrate.output import SyncResult, sync
 from migrate.problems import Problem
 from migrate.report import dumps, parity_json, parity_markdown, provenance_json
 from migrate.sundial.load import load_sources
@@ -27,7 +26,7 @@ class ConvertResult:
     models: list[DagModel] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     report: dict = field(default_factory=dict)
-    written: list[Path] = field(default_factory=list)
+    sync: SyncResult | None = None
 
     def exit_code(self, strict: bool) -> int:
         if self.problems:
@@ -55,6 +54,7 @@ def convert(
     mappings: list[Path] | tuple[Path, ...] = (),
     timezone: str = "UTC",
     progress=None,
+    force: bool = False,
 ) -> ConvertResult:
     check_timezone(timezone)
     rules = MappingRules.load(list(mappings))
@@ -62,27 +62,21 @@ def convert(
     models = convert_estate(loaded.processes, rules, timezone, loaded.problems)
     _report_shared_aux_files(models)
     result = ConvertResult(models=models, problems=loaded.problems)
-    out = Path(out)
+    outputs: dict[str, str] = {}
     for model in progress(models) if progress else models:
-        result.written.append(_write(out / model.file, render_dag(model)))
-        for rel, text in sorted(model.aux_files.items()):
-            result.written.append(_write(out / rel, text))
+        outputs[model.file] = render_dag(model)
+        outputs.update(model.aux_files)
     if any(m.support_modules for m in models):
         for src in sorted(SUPPORT_PACKAGE.glob("*.py")):
-            result.written.append(
-                _write(
-                    out / "plugins" / "sundial_compat" / src.name,
-                    src.read_text(encoding="utf-8"),
-                )
+            outputs[f"plugins/sundial_compat/{src.name}"] = src.read_text(
+                encoding="utf-8"
             )
     result.report = parity_json(models, loaded.problems, timezone)
-    result.written.append(_write(out / "report" / "parity.json", dumps(result.report)))
-    result.written.append(
-        _write(out / "report" / "parity.md", parity_markdown(result.report))
-    )
-    result.written.append(
-        _write(out / "report" / "provenance.json", dumps(provenance_json(models)))
-    )
+    outputs["report/parity.json"] = dumps(result.report)
+    outputs["report/parity.md"] = parity_markdown(result.report)
+    outputs["report/provenance.json"] = dumps(provenance_json(models))
+    result.sync = sync(Path(out), outputs, force=force)
+    result.problems.extend(result.sync.refused)
     return result
 
 
@@ -108,24 +102,3 @@ def _report_shared_aux_files(models: list[DagModel]) -> None:
                     f"generated register task will); the file holds {sharing[-1].process!r}'s version",
                 )
             )
-
-
-def _write(path: Path, text: str) -> Path:
-    """Atomic: a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        # backslashreplace: a lone surrogate from JSON input stays visible, never crashes
-        with os.fdopen(
-            fd, "w", encoding="utf-8", errors="backslashreplace", newline="\n"
-        ) as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-__all__ = ["convert", "ConvertResult", "UsageError", "check_timezone"]

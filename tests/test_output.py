@@ -1,0 +1,60 @@
+"""The output directory can be re-run into: only changes are written, stale files go,
+hand edits are never clobbered without --force, and nothing is written outside DIR."""
+
+from __future__ import annotations
+
+import pytest
+
+from migrate.output import MANIFEST, read_manifest, safe_path, sync
+
+
+def test_second_run_writes_nothing_new(tmp_path):
+    first = sync(tmp_path, {"dags/a.py": "a\n", "dags/b.py": "b\n"})
+    assert first.written == ["dags/a.py", "dags/b.py"]
+    second = sync(tmp_path, {"dags/a.py": "a\n", "dags/b.py": "b2\n"})
+    assert second.unchanged == ["dags/a.py"] and second.written == ["dags/b.py"]
+    assert (tmp_path / "dags/b.py").read_text() == "b2\n"
+
+
+def test_files_of_vanished_processes_are_removed(tmp_path):
+    sync(tmp_path, {"dags/a.py": "a", "dags/gone.py": "g"})
+    result = sync(tmp_path, {"dags/a.py": "a"})
+    assert result.removed == ["dags/gone.py"]
+    assert not (tmp_path / "dags/gone.py").exists()
+    assert set(read_manifest(tmp_path)) == {"dags/a.py"}
+
+
+def test_edited_files_are_refused_unless_forced(tmp_path):
+    sync(tmp_path, {"dags/a.py": "a", "dags/gone.py": "g"})
+    (tmp_path / "dags/a.py").write_text("edited")
+    (tmp_path / "dags/gone.py").write_text("edited too")
+    result = sync(tmp_path, {"dags/a.py": "new"})
+    assert (tmp_path / "dags/a.py").read_text() == "edited"
+    assert (tmp_path / "dags/gone.py").exists()
+    assert len(result.refused) == 2
+    assert all("--force" in str(p) for p in result.refused)
+    forced = sync(tmp_path, {"dags/a.py": "new"}, force=True)
+    assert forced.written == ["dags/a.py"] and forced.removed == ["dags/gone.py"]
+
+
+def test_a_foreign_file_is_not_overwritten(tmp_path):
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags/a.py").write_text("mine")
+    result = sync(tmp_path, {"dags/a.py": "generated"})
+    assert (tmp_path / "dags/a.py").read_text() == "mine"
+    assert "not written by sundial-migrate" in str(result.refused[0])
+
+
+@pytest.mark.parametrize("rel", ["../x.py", "/etc/x", "dags/../../x", "", "a\x00b"])
+def test_paths_cannot_leave_the_output_directory(tmp_path, rel):
+    with pytest.raises(ValueError):
+        safe_path(tmp_path, rel)
+
+
+def test_manifest_records_hashes(tmp_path):
+    sync(tmp_path, {"x.txt": "x"})
+    assert (tmp_path / MANIFEST).is_file()
+    assert (
+        read_manifest(tmp_path)["x.txt"]
+        == "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
+    )
