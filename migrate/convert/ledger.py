@@ -12,11 +12,11 @@ from migrate.ir import Finding
 class FieldLedger:
     def __init__(self) -> None:
         self.findings: list[Finding] = []
-        self._covered: list[str] = []
+        self._covered: set[str] = set()
 
     def record(self, severity: str, field: str, message: str) -> None:
         self.findings.append(Finding(severity, field, message))
-        self._covered.append(field)
+        self._covered.add(field)
 
     def note(self, severity: str, field: str, message: str) -> None:
         """A finding about a whole object (e.g. an executable) that does not account for
@@ -36,10 +36,13 @@ class FieldLedger:
         self.record("manual", field, message)
 
     def covers(self, path: str) -> bool:
-        return any(
-            path == c or path.startswith(c + ".") or path.startswith(c + "[")
-            for c in self._covered
-        )
+        """True if the path, or an object that contains it, has a recorded fate."""
+        if path in self._covered:
+            return True
+        for i, ch in enumerate(path):
+            if ch in ".[" and path[:i] in self._covered:
+                return True
+        return False
 
     def close(self, present_fields, unknown_fields) -> list[Finding]:
         for path in present_fields:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 
+import black
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +21,7 @@ from tests.codegen.test_airflow_readback import CHECKS
 from tests.conftest import load_dagbag, use_plugins
 
 RULES = MappingRules.load()
+BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY311})
 NAME_CHARS = "abcxyz019 ._-é日"
 
 names = st.text(NAME_CHARS, min_size=1, max_size=12).filter(lambda s: s.strip())
@@ -220,8 +223,10 @@ def test_generated_process_loads_and_reads_back(tmp_path_factory, data):
     process = read_process(data, SourceRef("generated.json"))
     assert not isinstance(process, list), [str(p) for p in process]
     (model,) = convert_estate([process], RULES, "UTC")
+    source = render_dag(model)
+    assert black.format_str(source, mode=BLACK_MODE) == source
     folder = tmp_path_factory.mktemp("generated")
-    (folder / model.file.split("/")[-1]).write_text(render_dag(model), encoding="utf-8")
+    (folder / model.file.split("/")[-1]).write_text(source, encoding="utf-8")
     use_plugins(SUPPORT_PACKAGE.parent)
     bag = load_dagbag(folder)
     assert bag.import_errors == {}
@@ -236,3 +241,16 @@ def test_generated_process_loads_and_reads_back(tmp_path_factory, data):
     }
     for check in CHECKS:
         check(process, dag, entry)
+
+
+def test_layout_matches_black_on_a_synthetic_estate():
+    """The direct Black-style printer (codegen/layout.py) against Black itself."""
+    from bench.synthetic_estate import generate
+
+    for definition in generate(
+        int(os.environ.get("SUNDIAL_LAYOUT_EXAMPLES", "80")), seed=11
+    ):
+        process = read_process(definition, SourceRef("synthetic.json"))
+        (model,) = convert_estate([process], RULES, "UTC")
+        source = render_dag(model)
+        assert black.format_str(source, mode=BLACK_MODE) == source, model.dag_id
