@@ -56,8 +56,16 @@ def main() -> None:
     is_flag=True,
     help="Overwrite or remove generated files even if someone edited them.",
 )
+@click.option(
+    "--inline-secrets",
+    is_flag=True,
+    help="Write secret-looking env values into the DAG files instead of reading them "
+    "from Airflow Variables. Avoid: anyone who can read the DAGs can read them.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-def convert_command(sources, out, mappings, timezone, strict, force, quiet):
+def convert_command(
+    sources, out, mappings, timezone, strict, force, inline_secrets, quiet
+):
     """Convert Sundial process definitions into Airflow 3 DAG files.
 
     SOURCES are JSON/YAML files (one definition or a list), directories of them, or a
@@ -75,10 +83,17 @@ def convert_command(sources, out, mappings, timezone, strict, force, quiet):
             timezone,
             progress=None if quiet else _progress,
             force=force,
+            inline_secrets=inline_secrets,
         )
     except (UsageError, MappingError, SourceError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    if inline_secrets:
+        click.echo(
+            "WARNING: --inline-secrets: secret-looking env values were written into the DAG "
+            "files; see report/parity.md (severity manual) for each one",
+            err=True,
+        )
     refused = set(map(id, result.sync.refused)) if result.sync else set()
     for problem in result.problems:
         label = "refused" if id(problem) in refused else "invalid"

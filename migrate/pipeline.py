@@ -55,9 +55,12 @@ def convert(
     timezone: str = "UTC",
     progress=None,
     force: bool = False,
+    inline_secrets: bool = False,
 ) -> ConvertResult:
     check_timezone(timezone)
     rules = MappingRules.load(list(mappings))
+    if inline_secrets:
+        rules = rules.with_defaults(inline_secrets=True)
     loaded = load_sources(sources)
     models = convert_estate(loaded.processes, rules, timezone, loaded.problems)
     _report_shared_aux_files(models)

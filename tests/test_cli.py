@@ -67,3 +67,22 @@ def test_bad_usage_exit_2(tmp_path):
     result = migrate("convert", ESTATE, "--out", tmp_path, "--mappings", bad)
     assert result.returncode == 2 and "unknown setting 'nope'" in result.stderr
     assert migrate("convert", "--out", tmp_path).returncode == 2  # no SOURCE
+
+
+def test_inline_secrets_is_loud(tmp_path):
+    result = migrate("convert", ESTATE, "--out", tmp_path, "-q", "--inline-secrets")
+    assert result.returncode == 0
+    assert "WARNING: --inline-secrets" in result.stderr
+    dags = "".join(p.read_text() for p in (tmp_path / "dags").glob("*.py"))
+    assert "fake-not-a-secret" in dags
+    report = (tmp_path / "report" / "parity.md").read_text()
+    assert "SECRET VALUES WRITTEN INTO THE DAG FILE" in report
+
+
+def test_secrets_stay_out_by_default(tmp_path):
+    assert migrate("convert", ESTATE, "--out", tmp_path, "-q").returncode == 0
+    dags = "".join(p.read_text() for p in (tmp_path / "dags").glob("*.py"))
+    assert "fake-not-a-secret" not in dags
+    assert (
+        "var.value.sundial_" in dags
+    )  # AWS operators render them from Airflow Variables

@@ -135,8 +135,13 @@ def split_env(ctx: TaskContext, env: tuple[EnvVar, ...], env_field: str):
     pattern = re.compile(ctx.settings["secret_env_pattern"])
     plain: dict[str, str] = {}
     secret: dict[str, str] = {}
+    inline = ctx.settings["inline_secrets"]
+    inlined = []
     for var in env:
-        if pattern.search(var.name):
+        if pattern.search(var.name) and inline:
+            plain[var.name] = var.value
+            inlined.append(var.name)
+        elif pattern.search(var.name):
             key = "sundial_" + re.sub(
                 r"[^a-z0-9_]",
                 "_",
@@ -153,7 +158,14 @@ def split_env(ctx: TaskContext, env: tuple[EnvVar, ...], env_field: str):
             )
         else:
             plain[var.name] = var.value
-    if not env:
+    if inlined:
+        ctx.ledger.manual(
+            env_field,
+            f"SECRET VALUES WRITTEN INTO THE DAG FILE: {', '.join(inlined)} "
+            f"(inline_secrets from {ctx.settings.origin('inline_secrets')}); anyone who can read "
+            "the DAGs folder can read them. Move them to Airflow Variables",
+        )
+    elif not env:
         ctx.ledger.exact(env_field, "no environment variables")
     else:
         message = "environment variables passed to the task unchanged"

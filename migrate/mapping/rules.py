@@ -63,6 +63,15 @@ class MappingRules:
         self.defaults = defaults
         self.rules = rules
 
+    def with_defaults(self, **values: Any) -> "MappingRules":
+        """These rules with some defaults replaced (command-line options)."""
+        defaults = dict(self.defaults)
+        for key, value in values.items():
+            if key not in defaults:
+                raise MappingError(f"unknown setting {key!r}")
+            defaults[key] = Setting(value, f"command line ({key})")
+        return MappingRules(defaults, self.rules)
+
     @classmethod
     def load(cls, extra_files: list[Path] | tuple[Path, ...] = ()) -> "MappingRules":
         defaults: dict[str, Setting] = {}
@@ -205,6 +214,7 @@ def _check_value(name: str, where: str, key: str, value: Any) -> None:
         "sundial_ecs_default_cpu": int,
         "sundial_ecs_default_memory": int,
         "emr_watch_timeout_seconds": int,
+        "inline_secrets": bool,
     }.get(key)
     if expect is not None and not isinstance(value, expect):
         raise MappingError(f"{name}: {where}: expected a {expect.__name__}")

@@ -892,34 +892,39 @@ def _check_dependencies(
     if cycle:
         r.fail(
             "task_definitions",
-            "dependency cycle: " + " -> ".join(cycle),
+            "dependency cycle: "
+            + (
+                " -> ".join(cycle)
+                if len(cycle) <= 12
+                else " -> ".join(cycle[:10])
+                + f" -> ... ({len(cycle) - 1} tasks in the cycle)"
+            ),
             "Sundial rejects cycles; break one of these dependencies",
         )
     return doubled
 
 
 def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """A dependency cycle as a list of names (first == last), or None.  Iterative, so a
+    process with thousands of chained tasks cannot exhaust Python's recursion limit."""
     WHITE, GREY, BLACK = 0, 1, 2
     colour = {node: WHITE for node in graph}
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        colour[node] = GREY
-        stack.append(node)
-        for nxt in graph[node]:
+    for root in sorted(graph):
+        if colour[root] != WHITE:
+            continue
+        path: list[str] = [root]
+        iters = [iter(graph[root])]
+        colour[root] = GREY
+        while iters:
+            nxt = next(iters[-1], None)
+            if nxt is None:
+                colour[path.pop()] = BLACK
+                iters.pop()
+                continue
             if colour[nxt] == GREY:
-                return stack[stack.index(nxt) :] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if colour[nxt] == WHITE:
-                found = visit(nxt)
-                if found:
-                    return found
-        stack.pop()
-        colour[node] = BLACK
-        return None
-
-    for node in sorted(graph):
-        if colour[node] == WHITE:
-            found = visit(node)
-            if found:
-                return found
+                colour[nxt] = GREY
+                path.append(nxt)
+                iters.append(iter(graph[nxt]))
     return None

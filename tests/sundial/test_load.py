@@ -69,3 +69,15 @@ def test_export_directory_reads_only_definitions(tmp_path):
 def test_missing_source_is_a_usage_error(tmp_path):
     with pytest.raises(SourceError):
         load_sources([tmp_path / "nope"])
+
+
+def test_deep_nesting_and_huge_files_are_one_line_each(tmp_path):
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "deep.yaml").write_text("a: " + "[" * 5000 + "]" * 5000)
+    big = [_def(f"p{i}") for i in range(2000)]
+    (tmp_path / "big.json").write_text(json.dumps(big))
+    result = load_sources([tmp_path])
+    assert len(result.processes) == 2000
+    messages = sorted(str(p) for p in result.problems)
+    assert len(messages) == 2, messages
+    assert all("deep." in m for m in messages)
