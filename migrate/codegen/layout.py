@@ -22,21 +22,12 @@ hypothesis-generated DAGs.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
 from functools import lru_cache
 
 from black.strings import normalize_string_quotes, str_width
 
 LINE_LENGTH = 88
 INDENT = "    "
-
-
-@dataclass(frozen=True)
-class Tok:
-    text: str
-    space: bool = False  # a space before this token (dropped at the start of a line)
-    kind: str = "atom"  # atom | open | close | comma | op
-    collection: bool = False  # for open/close: a list/dict literal (not a call)
 
 
 @lru_cache(maxsize=65536)
@@ -55,129 +46,125 @@ def constant(value) -> str:
     return repr(value)
 
 
-def tokens(node: ast.expr, space: bool = False) -> list[Tok]:
-    """The token stream of an expression from the generated subset."""
-    if isinstance(node, ast.Name):
-        return [Tok(node.id, space)]
-    if isinstance(node, ast.Constant):
-        return [Tok(constant(node.value), space)]
-    if isinstance(node, ast.Attribute):
-        return [*tokens(node.value, space), Tok("." + node.attr, False)]
-    if isinstance(node, ast.Call):
-        items = [tokens(a) for a in node.args]
-        items += [
-            [Tok(k.arg), Tok("=", kind="op"), *tokens(k.value)] for k in node.keywords
-        ]
-        return [
-            *tokens(node.func, space),
-            *_bracketed("(", ")", items, collection=False),
-        ]
-    if isinstance(node, ast.List):
-        return _bracketed(
-            "[", "]", [tokens(e) for e in node.elts], collection=True, space=space
-        )
-    if isinstance(node, ast.Dict):
-        items = [
-            [*tokens(k), Tok(":", kind="op"), *tokens(v, True)]
-            for k, v in zip(node.keys, node.values)
-        ]
-        return _bracketed("{", "}", items, collection=True, space=space)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.RShift):
-        return [
-            *tokens(node.left, space),
-            Tok(">>", True, "op"),
-            *tokens(node.right, True),
-        ]
-    raise TypeError(f"layout does not handle {type(node).__name__}")
+def width(text: str) -> int:
+    return len(text) if text.isascii() else str_width(text)
 
 
-def _bracketed(
-    open_: str,
-    close: str,
-    items: list[list[Tok]],
-    collection: bool,
-    space: bool = False,
-) -> list[Tok]:
-    out = [Tok(open_, space, "open", collection)]
-    for i, item in enumerate(items):
-        if i:
-            out.append(Tok(",", kind="comma"))
-            item = [
-                Tok(item[0].text, True, item[0].kind, item[0].collection),
-                *item[1:],
-            ]
-        out.extend(item)
-    out.append(Tok(close, kind="close", collection=collection))
-    return out
+class _Printer:
+    """Black's right-hand split and delimiter split, applied per AST node.
+
+    ``flat(node)`` is the node on one line (memoised, so each node is rendered once);
+    ``lines(node, col, prefix, suffix)`` lays out ``prefix + node + suffix`` starting at
+    indentation ``col``: on one line if it fits, otherwise split at the node's last bracket
+    pair (the one Black's right-hand split would pick for these shapes)."""
+
+    def __init__(self) -> None:
+        self._flat: dict[int, str] = {}
+
+    def flat(self, node: ast.AST) -> str:
+        key = id(node)
+        text = self._flat.get(key)
+        if text is None:
+            text = self._flat[key] = self._render(node)
+        return text
+
+    def _render(self, node: ast.AST) -> str:
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.Constant):
+            return constant(node.value)
+        if isinstance(node, ast.Attribute):
+            return f"{self.flat(node.value)}.{node.attr}"
+        if isinstance(node, ast.keyword):
+            return f"{node.arg}={self.flat(node.value)}"
+        if isinstance(node, ast.Call):
+            return f"{self.flat(node.func)}({', '.join(self.flat(i) for i in _items(node))})"
+        if isinstance(node, ast.List):
+            return f"[{', '.join(self.flat(e) for e in node.elts)}]"
+        if isinstance(node, ast.Dict):
+            return (
+                "{"
+                + ", ".join(
+                    f"{self.flat(k)}: {self.flat(v)}"
+                    for k, v in zip(node.keys, node.values)
+                )
+                + "}"
+            )
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.RShift):
+            return f"{self.flat(node.left)} >> {self.flat(node.right)}"
+        raise TypeError(f"layout does not handle {type(node).__name__}")
+
+    def lines(
+        self, node: ast.AST, depth: int, prefix: str = "", suffix: str = ""
+    ) -> list[str]:
+        indent = INDENT * depth
+        line = f"{indent}{prefix}{self.flat(node)}{suffix}"
+        if width(line) <= LINE_LENGTH:
+            return [line]
+        if isinstance(node, ast.keyword):
+            return self.lines(node.value, depth, f"{prefix}{node.arg}=", suffix)
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.right, (ast.List, ast.Call, ast.Dict)):
+                return self.lines(
+                    node.right, depth, f"{prefix}{self.flat(node.left)} >> ", suffix
+                )
+            if isinstance(node.left, (ast.List, ast.Call, ast.Dict)):
+                return self.lines(
+                    node.left, depth, prefix, f" >> {self.flat(node.right)}{suffix}"
+                )
+            return [line]
+        if isinstance(node, ast.Call):
+            head, items, close, collection = (
+                f"{self.flat(node.func)}(",
+                _items(node),
+                ")",
+                False,
+            )
+        elif isinstance(node, ast.List):
+            head, items, close, collection = "[", node.elts, "]", True
+        elif isinstance(node, ast.Dict):
+            head, items, close, collection = (
+                "{",
+                list(zip(node.keys, node.values)),
+                "}",
+                True,
+            )
+        else:
+            return [line]  # an atom: Black leaves the long line
+        if not items:
+            return [line]
+        out = [f"{indent}{prefix}{head}"]
+        inner = depth + 1
+        explode = collection and len(items) > 1
+        if not explode:
+            body = f"{INDENT * inner}{', '.join(self._item_flat(i) for i in items)}"
+            if width(body) <= LINE_LENGTH:
+                return out + [body, f"{indent}{close}{suffix}"]
+            if (
+                len(items) == 1
+            ):  # nothing to split at: lay the single item out on its own
+                return (
+                    out
+                    + self._item_lines(items[0], inner, "")
+                    + [f"{indent}{close}{suffix}"]
+                )
+        for item in items:
+            out += self._item_lines(item, inner, ",")
+        return out + [f"{indent}{close}{suffix}"]
+
+    def _item_flat(self, item) -> str:
+        if isinstance(item, tuple):
+            return f"{self.flat(item[0])}: {self.flat(item[1])}"
+        return self.flat(item)
+
+    def _item_lines(self, item, depth: int, suffix: str) -> list[str]:
+        if isinstance(item, tuple):
+            return self.lines(item[1], depth, f"{self.flat(item[0])}: ", suffix)
+        return self.lines(item, depth, "", suffix)
 
 
-def render(toks: list[Tok], depth: int) -> str:
-    parts = [INDENT * depth]
-    for i, t in enumerate(toks):
-        parts.append((" " if t.space and i else "") + t.text)
-    return "".join(parts)
-
-
-def _matching(toks: list[Tok]) -> dict[int, int]:
-    stack, pairs = [], {}
-    for i, t in enumerate(toks):
-        if t.kind == "open":
-            stack.append(i)
-        elif t.kind == "close":
-            pairs[i] = stack.pop()
-    return pairs
-
-
-def _top_level_commas(toks: list[Tok]) -> list[int]:
-    depth, found = 0, []
-    for i, t in enumerate(toks):
-        if t.kind == "open":
-            depth += 1
-        elif t.kind == "close":
-            depth -= 1
-        elif t.kind == "comma" and depth == 0:
-            found.append(i)
-    return found
-
-
-def lay_out(
-    toks: list[Tok], depth: int, inside: bool = False, force: bool = False
-) -> list[str]:
-    line = render(toks, depth)
-    if not force and str_width(line) <= LINE_LENGTH:
-        return [line]
-    if inside:
-        commas = _top_level_commas(toks)
-        if commas and not (len(commas) == 1 and commas[0] == len(toks) - 1):
-            parts, start = [], 0
-            for c in commas:
-                parts.append(toks[start : c + 1])
-                start = c + 1
-            if start < len(toks):
-                parts.append(toks[start:] + [Tok(",", kind="comma")])
-            out = []
-            for part in parts:
-                first = part[0]
-                part = [Tok(first.text, False, first.kind, first.collection), *part[1:]]
-                out += lay_out(part, depth, inside=True)
-            return out
-    pairs = _matching(toks)
-    close = next(
-        (i for i in range(len(toks) - 1, -1, -1) if toks[i].kind == "close"), None
-    )
-    if close is None or pairs[close] == close - 1:
-        return [line]  # nothing to split: Black leaves the long line
-    opening = pairs[close]
-    head, body, tail = toks[: opening + 1], toks[opening + 1 : close], toks[close:]
-    body = [Tok(body[0].text, False, body[0].kind, body[0].collection), *body[1:]]
-    tail = [Tok(tail[0].text, False, tail[0].kind, tail[0].collection), *tail[1:]]
-    body_commas = [c for c in _top_level_commas(body) if c != len(body) - 1]
-    explode = toks[opening].collection and bool(body_commas)
-    return (
-        lay_out(head, depth, inside)
-        + lay_out(body, depth + 1, inside=True, force=explode)
-        + lay_out(tail, depth, inside)
-    )
+def _items(call: ast.Call) -> list:
+    return [*call.args, *call.keywords]
 
 
 def import_lines(module: str, names: list[str]) -> list[str]:
@@ -187,22 +174,23 @@ def import_lines(module: str, names: list[str]) -> list[str]:
     return [f"from {module} import ("] + [f"{INDENT}{n}," for n in names] + [")"]
 
 
-def statement_lines(stmt: ast.stmt, depth: int) -> list[str]:
+def statement_lines(
+    stmt: ast.stmt, depth: int, printer: _Printer | None = None
+) -> list[str]:
+    printer = printer or _Printer()
     if isinstance(stmt, ast.Assign):
         (target,) = stmt.targets
-        toks = [Tok(target.id), Tok("=", True, "op"), *tokens(stmt.value, True)]
-        return lay_out(toks, depth)
+        return printer.lines(stmt.value, depth, f"{target.id} = ")
     if isinstance(stmt, ast.Expr):
-        return lay_out(tokens(stmt.value), depth)
+        return printer.lines(stmt.value, depth)
     if isinstance(stmt, ast.With):
         (item,) = stmt.items
-        toks = [Tok("with"), *tokens(item.context_expr, True)]
-        if item.optional_vars is not None:
-            toks += [Tok("as", True), Tok(item.optional_vars.id, True)]
-        toks.append(Tok(":", kind="op"))
-        lines = lay_out(toks, depth)
+        suffix = (
+            f" as {item.optional_vars.id}:" if item.optional_vars is not None else ":"
+        )
+        lines = printer.lines(item.context_expr, depth, "with ", suffix)
         for inner in stmt.body:
-            lines += statement_lines(inner, depth + 1)
+            lines += statement_lines(inner, depth + 1, printer)
         return lines
     if isinstance(stmt, ast.Pass):
         return [INDENT * depth + "pass"]
