@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
-from ._eval import Evaluator, QuartzRuntimeError
+from ._eval import Evaluator, QuartzInfiniteLoopError, QuartzRuntimeError
 from ._parse import (
     ALL_SPEC,
     DAY_OF_MONTH,
@@ -43,7 +43,13 @@ from ._parse import (
 )
 from ._tz import get_zone
 
-__all__ = ["QuartzCron", "QuartzSyntaxError", "QuartzRuntimeError", "MAX_YEAR"]
+__all__ = [
+    "QuartzCron",
+    "QuartzSyntaxError",
+    "QuartzRuntimeError",
+    "QuartzInfiniteLoopError",
+    "MAX_YEAR",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MS = timedelta(milliseconds=1)

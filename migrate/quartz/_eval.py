@@ -34,7 +34,7 @@ from ._parse import (
 )
 from ._tz import Zone, days_to_ymd, month_start_days
 
-__all__ = ["QuartzRuntimeError", "Evaluator"]
+__all__ = ["QuartzRuntimeError", "QuartzInfiniteLoopError", "Evaluator"]
 
 DAY = 86400
 
@@ -45,6 +45,17 @@ class QuartzRuntimeError(RuntimeError):
     Example: ``minutes='L'`` parses (the 'L' is silently dropped) but leaves the minutes set
     empty, so Quartz throws ``java.util.NoSuchElementException`` at evaluation time.
     """
+
+
+class QuartzInfiniteLoopError(QuartzRuntimeError):
+    """Quartz's ``getNextValidTimeAfter`` never returns for this expression/instant.
+
+    E.g. ``day_of_month='0W'`` or ``'L-30W'``: the 'W' arithmetic makes the Java loop bounce
+    between two calendar states forever.  We detect the cycle and raise instead of hanging.
+    """
+
+
+_CYCLE_CHECK_AFTER = 20000
 
 
 def _is_leap(y: int) -> bool:
@@ -158,11 +169,24 @@ class Evaluator:
         Y, MO, D, H, MI, S, DOW = _fields(zone, t0)
         UTC = t0
         dirty = True  # the set(MILLISECOND, 0) above
+        iterations = 0
+        seen = None
 
         while True:
             if dirty:
                 UTC, Y, MO, D, H, MI, S, DOW = norm(zone, Y, MO, D, H, MI, S)
                 dirty = False
+            iterations += 1
+            if iterations > _CYCLE_CHECK_AFTER:
+                # the loop state is exactly the calendar fields: a repeat means Java never ends
+                if seen is None:
+                    seen = set()
+                key = (Y, MO, D, H, MI, S)
+                if key in seen:
+                    raise QuartzInfiniteLoopError(
+                        "Quartz 2.3.2 getNextValidTimeAfter loops forever for this expression"
+                    )
+                seen.add(key)
             if Y > 2999:
                 return None
 

@@ -195,8 +195,6 @@ class _Parser:
                         self.store(v, expr_on)
             except _Fail as e:
                 raise QuartzSyntaxError(field, e.message) from None
-            except RecursionError:  # pragma: no cover
-                raise
             expr_on += 1
         if expr_on <= DAY_OF_WEEK:
             raise QuartzSyntaxError(
@@ -477,7 +475,8 @@ class _Parser:
             bad = (val == 0 or val > 7 or end > 7) and val not in (ALL_SPEC, NO_SPEC)
         if bad:
             shown = _bad_value(val, end, type_)
-            raise _Fail(f"'{shown}' is out of range {_RANGE_TEXT[type_]} (in {s!r})")
+            where = "" if s == shown else f" (in {s!r})"
+            raise _Fail(f"'{shown}' is out of range {_RANGE_TEXT[type_]}{where}")
 
         if (incr == 0 or incr == -1) and val != ALL_SPEC:
             st.add(val if val != -1 else NO_SPEC)
