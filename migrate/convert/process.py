@@ -9,9 +9,6 @@ account of every source field.
 from __future__ import annotations
 
 import textwrap
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
-
 from migrate.convert.executors import EMPTY, SUPPORT, TaskContext, Unit, map_task
 from migrate.convert.ledger import FieldLedger
 from migrate.convert.naming import assign_unique, sanitize
@@ -25,8 +22,8 @@ from migrate.ir import (
     TriggerRuleValue,
 )
 from migrate.mapping.rules import MappingRules
-from migrate.schedule.quartz_fields import parse_fields
 from migrate.schedule.translate import translate_cron
+from migrate.schedule.verify import verify_cron
 from migrate.sundial.model import (
     ContinuousSchedule,
     CronSchedule,
@@ -118,10 +115,9 @@ def _doc(process: ProcessDefinition) -> str:
     lines = [f"Sundial process `{process.name}`, migrated by sundial-migrate."]
     if process.description:
         lines += ["", process.description]
-    lines += [
-        "",
-        f"Source: {process.source} (Sundial API {', '.join(process.generations)})",
-    ]
+    # Where the definition was read from is provenance (report/), not part of the DAG: the
+    # same definition must give the same bytes from a file, an export or a database.
+    lines += ["", f"Sundial API generation(s): {', '.join(process.generations)}"]
     return "\n".join(lines)
 
 
@@ -238,71 +234,19 @@ def _schedule(
         (field,),
         "schedule.cron",
     )
-    if not translation.exact:
-        ledger.approximated(
+    proof = verify_cron(schedule, translation.cron, tz)
+    if proof.exact:
+        ledger.exact(
             field,
-            f"Quartz '{quartz}' -> cron '{translation.cron}' in {tz}: {'; '.join(translation.reasons)}; "
-            "fire times not proven equal",
+            f"Quartz '{quartz}' -> cron '{translation.cron}' in {tz}: identical fire times "
+            f"({proof.checked} compared: {proof.scope})",
         )
         return
-    gaps = _dst_gap_fires(schedule, tz)
-    if gaps:
-        ledger.approximated(
-            field,
-            f"Quartz '{quartz}' -> cron '{translation.cron}' in {tz}: same fire times except around "
-            f"DST changes: {gaps}",
-        )
-        return
-    ledger.exact(field, f"Quartz '{quartz}' -> cron '{translation.cron}' in {tz}")
-
-
-def _dst_gap_fires(schedule: CronSchedule, tz: str, years: int = 2) -> str:
-    """Fire times that fall into a DST gap or overlap in the next years (rough, per day)."""
-    zone = ZoneInfo(tz)
-    fields = parse_fields(
-        schedule.minutes,
-        schedule.hours,
-        schedule.day_of_month,
-        schedule.month,
-        schedule.day_of_week,
-    )
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    notes: list[str] = []
-    day = start
-    prev_offset = day.astimezone(zone).utcoffset()
-    end = start + timedelta(days=366 * years)
-    while day < end:
-        nxt = day + timedelta(hours=1)
-        offset = nxt.astimezone(zone).utcoffset()
-        if offset != prev_offset:
-            local_before = (
-                (nxt - timedelta(seconds=1)).astimezone(zone).replace(tzinfo=None)
-            )
-            shift = offset - prev_offset
-            # the local wall-clock span that is skipped (gap) or repeated (overlap)
-            if shift > timedelta(0):
-                lo = local_before + timedelta(seconds=1)
-                hi = lo + shift
-                kind = "does not exist"
-            else:
-                hi = local_before + timedelta(seconds=1)
-                lo = hi + shift
-                kind = "happens twice"
-            if lo.month in fields.month:
-                t = lo
-                while t < hi:
-                    if t.hour in fields.hours and t.minute in fields.minutes:
-                        notes.append(f"{t:%Y-%m-%d %H:%M} local {kind}")
-                        break
-                    t += timedelta(minutes=1)
-        prev_offset = offset
-        day = nxt
-    if not notes:
-        return ""
-    return (
-        ", ".join(notes[:4])
-        + (" ..." if len(notes) > 4 else "")
-        + " (Quartz skips a nonexistent time; Airflow fires after the gap; overlaps may fire twice)"
+    why = f" ({'; '.join(translation.reasons)})" if translation.reasons else ""
+    ledger.approximated(
+        field,
+        f"Quartz '{quartz}' -> cron '{translation.cron}' in {tz}{why}: {len(proof.differences)} "
+        f"fire time(s) differ ({proof.scope}), first: {proof.describe(tz)}",
     )
 
 
@@ -376,13 +320,16 @@ def _dependencies(
             merged[d.task_name] = merged.get(d.task_name, False) or d.success_required
         deps[task.name] = merged
 
+    # A task always runs (it can never end up skipped or upstream_failed) when all its
+    # dependencies are optional and on tasks that always run.  Tasks are in a valid
+    # topological order after this sort, so no recursion is needed.
     always_runs: dict[str, bool] = {}
+    for name in _topological(deps):
+        always_runs[name] = all(
+            not req and always_runs[up] for up, req in deps[name].items()
+        )
 
     def runs(name: str) -> bool:
-        if name not in always_runs:
-            always_runs[name] = all(
-                not req and runs(up) for up, req in deps[name].items()
-            )
         return always_runs[name]
 
     any_optional = False
@@ -471,6 +418,24 @@ def _dependencies(
             else:
                 ledger.exact(path, message)
     return any_optional
+
+
+def _topological(deps: dict[str, dict[str, bool]]) -> list[str]:
+    remaining = {name: set(ups) for name, ups in deps.items()}
+    order: list[str] = []
+    ready = sorted(n for n, ups in remaining.items() if not ups)
+    downstream: dict[str, list[str]] = {n: [] for n in deps}
+    for name, ups in deps.items():
+        for up in ups:
+            downstream[up].append(name)
+    while ready:
+        name = ready.pop()
+        order.append(name)
+        for down in downstream[name]:
+            remaining[down].discard(name)
+            if not remaining[down]:
+                ready.append(down)
+    return order
 
 
 def _run_outcome(

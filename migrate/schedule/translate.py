@@ -1,5 +1,8 @@
 """Translate a Sundial (Quartz) cron schedule into a Unix cron string Airflow evaluates.
 
+The input is read by the Quartz engine (migrate.quartz), so Quartz's own reading of the
+fields (names, steps, wrap-around ranges, its quirks) is what gets translated.
+
 Quartz and Unix cron differ (shared/AIRFLOW.md "Cron dialect"): day-of-week numbering,
 ``?``, steps that start at a value, wrap-around ranges and the special day forms.  Minutes,
 hours and months are plain sets in both, so they are read into sets and written back
@@ -11,12 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from migrate.schedule.quartz_fields import (
-    DayForm,
-    FieldError,
-    QuartzFields,
-    parse_fields,
-)
+from migrate.quartz import QuartzCron, QuartzSyntaxError
 from migrate.sundial.model import CronSchedule
 
 
@@ -29,80 +27,83 @@ class CronTranslation:
 
 def translate_cron(schedule: CronSchedule) -> CronTranslation:
     try:
-        q = parse_fields(
+        q = QuartzCron.parse(
             schedule.minutes,
             schedule.hours,
             schedule.day_of_month,
             schedule.month,
             schedule.day_of_week,
         )
-    except FieldError as exc:
+    except QuartzSyntaxError as exc:
         return CronTranslation(None, False, (str(exc),))
     reasons: list[str] = []
-    dom, dom_exact = _dom(q, reasons)
-    dow, dow_exact = _dow(q, reasons)
+    dom = _dom(q, reasons)
+    dow = _dow(q, reasons)
     if dom is None or dow is None:
         return CronTranslation(None, False, tuple(reasons))
     cron = " ".join(
         (
-            _encode(q.minutes, 0, 59),
-            _encode(q.hours, 0, 23),
+            _encode(_values(q.minutes, 0, 59), 0, 59),
+            _encode(_values(q.hours, 0, 23), 0, 23),
             dom,
-            _encode(q.month, 1, 12),
+            _encode(_values(q.months, 1, 12), 1, 12),
             dow,
         )
     )
-    return CronTranslation(cron, dom_exact and dow_exact, tuple(reasons))
+    return CronTranslation(cron, not reasons, tuple(reasons))
 
 
-def _dom(q: QuartzFields, reasons: list[str]) -> tuple[str | None, bool]:
-    value = q.day_of_month
-    if value is None:
-        return "*", True
-    if isinstance(value, frozenset):
-        return _encode(value, 1, 31), True
-    if value.kind == "L":
+def _values(values: frozenset[int], low: int, high: int) -> frozenset[int]:
+    """Quartz's stored set without its '?' (98) and '*' (99) markers."""
+    return frozenset(v for v in values if low <= v <= high)
+
+
+def _dom(q: QuartzCron, reasons: list[str]) -> str | None:
+    days = _values(q.days_of_month, 1, 31)
+    if q.lastday_of_month:
+        if q.nearest_weekday:
+            reasons.append(
+                "day_of_month 'LW' (last weekday) has no Unix cron equivalent"
+            )
+            return None
+        if q.lastday_offset:
+            reasons.append(
+                f"day_of_month 'L-{q.lastday_offset}' has no Unix cron equivalent"
+            )
+            return None
         # croniter reads L in day-of-month as the last day of the month, like Quartz.
         reasons.append("day_of_month 'L' relies on croniter's 'L' (last day of month)")
-        return "L", False
-    if value.kind == "nW":
+        return "L"
+    if q.nearest_weekday:
+        (day,) = days
         reasons.append(
-            f"day_of_month '{value.day}W' (nearest weekday) has no exact Unix cron form; "
-            "croniter's 'W' differs from Quartz at month edges"
+            f"day_of_month '{day}W' (nearest weekday) relies on croniter's 'W'"
         )
-        return f"{value.day}W", False
-    reasons.append(
-        f"day_of_month {_day_form_text(value)!r} has no Unix cron equivalent"
-    )
-    return None, False
+        return f"{day}W"
+    if QuartzCron.NO_SPEC in q.days_of_month:
+        return "*"
+    return _encode(days, 1, 31)
 
 
-def _dow(q: QuartzFields, reasons: list[str]) -> tuple[str | None, bool]:
-    value = q.day_of_week
-    if value is None:
-        return "*", True
-    if isinstance(value, frozenset):
-        # Quartz numbers SUN=1 .. SAT=7; Unix cron SUN=0 .. SAT=6.
-        return _encode(frozenset(v - 1 for v in value), 0, 6), True
-    if value.kind == "n#k":
+def _dow(q: QuartzCron, reasons: list[str]) -> str | None:
+    days = _values(q.days_of_week, 1, 7)
+    if q.lastday_of_week:
+        (day,) = days
         reasons.append(
-            f"day_of_week '{value.day}#{value.nth}' relies on croniter's '#' "
-            f"(written as '{value.day - 1}#{value.nth}')"
+            f"day_of_week '{day}L' (last such weekday) has no Unix cron equivalent"
         )
-        return f"{value.day - 1}#{value.nth}", False
-    reasons.append(f"day_of_week {_day_form_text(value)!r} has no Unix cron equivalent")
-    return None, False
-
-
-def _day_form_text(form: DayForm) -> str:
-    return {
-        "L": "L",
-        "LW": "LW",
-        "L-n": f"L-{form.day}",
-        "nW": f"{form.day}W",
-        "nL": f"{form.day}L",
-        "n#k": f"{form.day}#{form.nth}",
-    }[form.kind]
+        return None
+    if q.nthday_of_week:
+        (day,) = days
+        reasons.append(
+            f"day_of_week '{day}#{q.nthday_of_week}' relies on croniter's '#' "
+            f"(written as '{day - 1}#{q.nthday_of_week}')"
+        )
+        return f"{day - 1}#{q.nthday_of_week}"
+    if QuartzCron.NO_SPEC in q.days_of_week:
+        return "*"
+    # Quartz numbers SUN=1 .. SAT=7; Unix cron SUN=0 .. SAT=6.
+    return _encode(frozenset(v - 1 for v in days), 0, 6)
 
 
 def _encode(values: frozenset[int], low: int, high: int) -> str:
