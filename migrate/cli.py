@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from migrate.extract.command import export_command
 from migrate.mapping.rules import MappingError
 from migrate.pipeline import UsageError, convert
 from migrate.sundial.load import SourceError
@@ -26,6 +27,9 @@ def main() -> None:
     Exit codes: 0 all good; 1 problems found (invalid definitions skipped, or with
     --strict any difference from Sundial); 2 the command could not run.
     """
+
+
+main.add_command(export_command, "export")
 
 
 @main.command("convert")

@@ -1,0 +1,187 @@
+"""The export directory, written atomically.
+
+    DIR/process_definitions/<safe name>.json   one definition each, API wire shape
+    DIR/history/processes.jsonl                one run per line, oldest first
+    DIR/manifest.json                          written last: what, from where, checksums
+
+Everything is written into ``.<DIR>.partial-*`` next to DIR and renamed into place at the
+end; an export that fails or is interrupted leaves no ``DIR/manifest.json``, so it never
+looks complete (``migrate convert`` only treats a directory with a manifest as an export).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from migrate.extract.http import ExportError
+
+UTC = timezone.utc
+DEFINITIONS = "process_definitions"
+HISTORY = "history"
+HISTORY_FILE = "history/processes.jsonl"
+MANIFEST = "manifest.json"
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def iso(moment: datetime) -> str:
+    """One time format for both sources: UTC, milliseconds, ``Z``."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def history_record(
+    process_id, name, start: datetime, end: datetime | None, status, tasks: list[dict]
+) -> dict:
+    """A run as the export writes it; ``tasks`` hold name/start/end/status/previous_attempts."""
+    rows = sorted(
+        tasks,
+        key=lambda t: (t["start"], t["previous_attempts"], str(t["name"])),
+    )
+    if end is None and status != "running":
+        ends = [t["end"] for t in rows if t["end"] is not None]
+        end = max(ends) if ends else None
+    return {
+        "process_id": str(process_id),
+        "process_definition_name": name,
+        "start_time": iso(start),
+        "end_time": iso(end) if end else None,
+        "status": str(status),
+        "tasks": [
+            {
+                "task_id": str(t["task_id"]) if t.get("task_id") is not None else None,
+                "task_definition_name": t["name"],
+                "start_time": iso(t["start"]),
+                "end_time": iso(t["end"]) if t["end"] else None,
+                "status": str(t["status"]),
+                "previous_attempt_count": int(t["previous_attempts"]),
+            }
+            for t in rows
+        ],
+    }
+
+
+def safe_file_name(name: str) -> str:
+    """A portable file name for a process name.  Names that had to be changed get a short
+    hash of the original, so two names never share a file (``sales report`` and
+    ``sales_report`` both exist in real estates)."""
+    safe = _UNSAFE.sub("_", name).strip(".") or "_"
+    if safe != name or name != name.lower() or len(safe) > 100:
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        safe = f"{safe[:100]}-{digest}"
+    return safe + ".json"
+
+
+def dumps_definition(definition: Any) -> str:
+    return json.dumps(definition, indent=2, ensure_ascii=False) + "\n"
+
+
+class ExportWriter:
+    """Collects the files of one export in a temporary directory next to ``out``."""
+
+    def __init__(self, out: Path):
+        self.out = Path(out).absolute()
+        if self.out.exists():
+            if not self.out.is_dir():
+                raise ExportError(f"--out {out}: exists and is not a directory")
+            if any(self.out.iterdir()) and not (self.out / MANIFEST).is_file():
+                raise ExportError(
+                    f"--out {out}: exists, is not empty and is not a previous export "
+                    "(choose a new directory; an export replaces only an older export)"
+                )
+        try:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(
+                tempfile.mkdtemp(
+                    prefix=f".{self.out.name}.partial-", dir=self.out.parent
+                )
+            )
+        except OSError as exc:
+            raise ExportError(
+                f"--out {out}: cannot write there ({exc.strerror})"
+            ) from None
+        (self.tmp / DEFINITIONS).mkdir()
+        (self.tmp / HISTORY).mkdir()
+        self.files: dict[str, str] = {}
+        self.names: dict[str, str] = {}  # file -> process name
+        self._history = None
+        self._history_hash = None
+        self.finished = False
+
+    # -- definitions ------------------------------------------------------------------
+
+    def add_definition(self, name: str, definition: Any) -> str:
+        rel = f"{DEFINITIONS}/{safe_file_name(name)}"
+        if rel in self.files:  # same name twice, or (very unlikely) a hash collision
+            raise ExportError(f"two process definitions map to the file {rel}")
+        data = dumps_definition(definition).encode("utf-8", "surrogatepass")
+        (self.tmp / rel).write_bytes(data)
+        self.files[rel] = hashlib.sha256(data).hexdigest()
+        self.names[rel] = name
+        return rel
+
+    # -- history ----------------------------------------------------------------------
+
+    def add_run(self, record: dict) -> None:
+        if self._history is None:
+            self._history = open(self.tmp / HISTORY_FILE, "wb")
+            self._history_hash = hashlib.sha256()
+        line = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode(
+            "utf-8", "surrogatepass"
+        )
+        self._history.write(line)
+        self._history_hash.update(line)
+
+    def _close_history(self) -> None:
+        if self._history is None:
+            (self.tmp / HISTORY_FILE).write_bytes(b"")
+            self.files[HISTORY_FILE] = hashlib.sha256(b"").hexdigest()
+            return
+        self._history.close()
+        self.files[HISTORY_FILE] = self._history_hash.hexdigest()
+        self._history = None
+
+    # -- the end ----------------------------------------------------------------------
+
+    def finish(self, manifest: dict) -> dict:
+        """Write the manifest (``files`` added), then move the directory into place."""
+        self._close_history()
+        manifest = dict(manifest)
+        manifest["files"] = dict(sorted(self.files.items()))
+        text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+        with open(self.tmp / MANIFEST, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        old = None
+        if self.out.exists():
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{self.out.name}.old-", dir=self.out.parent)
+            )
+            os.rename(self.out, old / "export")
+        os.rename(self.tmp, self.out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        self.finished = True
+        return manifest
+
+    def abort(self) -> None:
+        if self._history is not None:
+            self._history.close()
+            self._history = None
+        if not self.finished:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self) -> "ExportWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.abort()

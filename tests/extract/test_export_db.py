@@ -1,0 +1,162 @@
+"""`migrate export --db` against a real PostgreSQL holding the estate in stored form."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from fixtures.db.cluster import PASSWORD
+from fixtures.server import FixtureServer
+from migrate.extract.command import export_command
+from migrate.extract.export import export_api, export_db
+from migrate.extract.http import ExportError
+from tests.extract.conftest import EXPORT_DAYS, FAST, HISTORY_DAYS, NOW, make_estate_db
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }
+
+
+@pytest.fixture(scope="module")
+def db_export(estate_db, tmp_path_factory):
+    out = tmp_path_factory.mktemp("db") / "export"
+    result = export_db(estate_db, out, history_days=EXPORT_DAYS, now=NOW)
+    return out, result
+
+
+def test_api_and_db_give_identical_files(db_export, tmp_path):
+    out, result = db_export
+    assert result.warnings == []
+    # A Sundial serves what it stored: the fixture server in that mode is the API of
+    # the database the other export read.
+    with FixtureServer(
+        now=NOW, history_days=HISTORY_DAYS, through_stored_form=True
+    ) as sundial:
+        api = export_api(
+            sundial.url, tmp_path / "api", FAST, history_days=EXPORT_DAYS, now=NOW
+        )
+    assert api.warnings == []
+    from_api, from_db = tree(tmp_path / "api"), tree(out)
+    assert len([k for k in from_db if k.startswith("process_definitions/")]) == 28
+    assert from_api.keys() == from_db.keys()
+    for rel in from_db:
+        assert from_api[rel] == from_db[rel], rel
+    assert api.manifest["counts"] == result.manifest["counts"]
+    assert api.manifest["files"] == result.manifest["files"]
+
+
+def test_db_counts_history_and_manifest(db_export):
+    out, result = db_export
+    counts = result.manifest["counts"]
+    assert counts["process_definitions"] == 28
+    assert counts["task_definitions"] == 66
+    assert counts["skipped"] == 0 and counts["invalid_definitions"] == 0
+    runs = (out / "history" / "processes.jsonl").read_text().splitlines()
+    assert counts["history_processes"] == len(runs) > 100
+    assert PASSWORD not in result.manifest["source"]
+    assert "password" not in result.manifest["source"]
+    assert "dbname=sundial" in result.manifest["source"]
+
+
+def test_db_export_converts(db_export, tmp_path):
+    from migrate.pipeline import convert
+
+    out, _ = db_export
+    converted = convert([out], tmp_path / "airflow")
+    assert not converted.problems
+    assert len(list((tmp_path / "airflow" / "dags").glob("*.py"))) == 28
+
+
+def test_broken_json_row_is_skipped_with_one_line(pg_cluster, tmp_path):
+    dsn = make_estate_db(pg_cluster, "sundial_broken")
+    with psycopg.connect(dsn) as conn:
+        # A Jackson dump stored as a JSON string, cut off: valid jsonb, broken JSON inside.
+        conn.execute(
+            "UPDATE task_definition_template SET executable = to_jsonb(%s::text) "
+            "WHERE process_definition_name = 'orders-nightly-etl' "
+            "AND task_definition_name = 'load.orders'",
+            ('{"type":"docker","image":"x","comm',),
+        )
+        conn.execute(
+            'UPDATE process_definition SET schedule = \'{"type": "hourly"}\' '
+            "WHERE process_definition_name = 'kpi-dashboard-refresh'"
+        )
+    result = CliRunner().invoke(
+        export_command, ["--db", dsn, "--out", str(tmp_path / "e"), "-q"]
+    )
+    assert result.exit_code == 1, result.output
+    lines = [l for l in result.output.splitlines() if l.startswith("warning:")]
+    assert len(lines) == 2
+    broken = next(l for l in lines if "orders-nightly-etl" in l)
+    assert "'load.orders'" in broken and "column executable" in broken
+    assert "not valid JSON" in broken and "skipped" in broken
+    assert any("kpi-dashboard-refresh" in l and "hourly" in l for l in lines)
+    manifest = json.loads((tmp_path / "e" / "manifest.json").read_text())
+    assert manifest["counts"]["process_definitions"] == 26
+    assert manifest["counts"]["skipped"] == 2
+    assert PASSWORD not in result.output
+
+
+def run_cli(*args):
+    return CliRunner().invoke(export_command, [str(a) for a in args])
+
+
+def one_error(result) -> str:
+    assert result.exit_code == 2, result.output
+    errors = [l for l in result.output.splitlines() if l.startswith("error:")]
+    assert len(errors) == 1, result.output
+    return errors[0]
+
+
+def test_connection_refused(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    line = one_error(
+        run_cli(
+            "--db",
+            f"host=127.0.0.1 port={port} dbname=x user=u",
+            "--out",
+            tmp_path / "e",
+        )
+    )
+    assert "connection refused" in line
+    assert not (tmp_path / "e").exists()
+
+
+def test_bad_password(pg_cluster, estate_db, tmp_path):
+    dsn = pg_cluster.dsn("sundial", password="not-the-password")
+    line = one_error(run_cli("--db", dsn, "--out", tmp_path / "e"))
+    assert "authentication failed" in line
+    assert "not-the-password" not in line
+
+
+def test_missing_tables(pg_cluster, tmp_path):
+    dsn = pg_cluster.create_database("not_sundial")
+    line = one_error(run_cli("--db", dsn, "--out", tmp_path / "e"))
+    assert "no table process_definition, task_definition_template" in line
+    assert not (tmp_path / "e").exists()
+
+
+def test_process_glob_from_db(estate_db, tmp_path):
+    result = export_db(
+        estate_db,
+        tmp_path / "e",
+        history_days=EXPORT_DAYS,
+        now=NOW,
+        processes=["*etl*"],
+    )
+    assert result.manifest["counts"]["process_definitions"] == 1
+    runs = (tmp_path / "e" / "history" / "processes.jsonl").read_text().splitlines()
+    assert runs and all(
+        json.loads(r)["process_definition_name"] == "orders-nightly-etl" for r in runs
+    )
