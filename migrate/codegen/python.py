@@ -7,6 +7,7 @@ module is valid Python before it is formatted.  The same model always gives the 
 from __future__ import annotations
 
 import ast
+import hashlib
 import keyword
 import re
 from collections import defaultdict
@@ -75,11 +76,20 @@ class _Renderer:
         raise TypeError(f"cannot render {type(value).__name__}")
 
 
+# Variable names are ours, not Sundial's: short enough that no statement head (``var = Op(``,
+# ``a >> [``, ``a >> b``) can exceed Black's 88 columns, where Black would switch to
+# parenthesised layouts.  Longer task ids keep a readable prefix plus a hash.
+MAX_VAR = 34
+
+
 def _variable_names(model: DagModel, reserved: set[str]) -> dict[str, str]:
     names: dict[str, str] = {}
     used = set(reserved)
     for node in model.tasks:
         base = re.sub(r"[^A-Za-z0-9_]", "_", node.task_id.replace(".", "__"))
+        if len(base) > MAX_VAR:
+            digest = hashlib.sha256(node.task_id.encode()).hexdigest()[:7]
+            base = f"{base[: MAX_VAR - 8].rstrip('_')}_{digest}"
         if (
             not base.isidentifier()
             or keyword.iskeyword(base)

@@ -254,3 +254,45 @@ def test_layout_matches_black_on_a_synthetic_estate():
         (model,) = convert_estate([process], RULES, "UTC")
         source = render_dag(model)
         assert black.format_str(source, mode=BLACK_MODE) == source, model.dag_id
+
+
+def test_layout_matches_black_with_very_long_names():
+    """Task ids can be ~200 characters; Black would switch to parenthesised layouts for
+    statements whose head does not fit, so variable names are kept short."""
+    long_a, long_b = "extract " * 24, "load.the.warehouse " * 10
+    definition = {
+        "process_definition_name": "p" * 190,
+        "task_definitions": [
+            {
+                "task_definition_name": long_a,
+                "dependencies": [],
+                "executable": {
+                    "batch_image_command": {
+                        "image": "i" * 120,
+                        "command": ["x" * 100],
+                        "memory": 1,
+                        "vCpus": 1,
+                    }
+                },
+                "max_attempts": 2,
+                "backoff_base_seconds": 1,
+            },
+            {
+                "task_definition_name": long_b,
+                "dependencies": [
+                    {"task_definition_name": long_a, "success_required": False}
+                ],
+                "executable": {"shell_script_command": {"script": "true"}},
+                "max_attempts": 1,
+                "backoff_base_seconds": 0,
+            },
+        ],
+    }
+    process = read_process(definition, SourceRef("long.json"))
+    (model,) = convert_estate([process], RULES, "UTC")
+    source = render_dag(model)
+    assert black.format_str(source, mode=BLACK_MODE) == source
+    assert (
+        max(len(line) for line in source.splitlines() if " = " in line and "(" in line)
+        <= 88
+    )
