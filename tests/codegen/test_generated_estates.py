@@ -245,7 +245,7 @@ def test_generated_process_loads_and_reads_back(tmp_path_factory, data):
 
 def test_layout_matches_black_on_a_synthetic_estate():
     """The direct Black-style printer (codegen/layout.py) against Black itself."""
-    from bench.synthetic_estate import generate
+    from fixtures.synthetic import generate
 
     for definition in generate(
         int(os.environ.get("SUNDIAL_LAYOUT_EXAMPLES", "80")), seed=11
