@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import html
+from urllib.parse import urlsplit
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com"
 
 NOTIFY_WHEN = (
     "always",
@@ -100,14 +103,20 @@ class SundialRunOutcomeOperator(BaseOperator):
             t for t, s in states.items() if s == "failed" and t != self.task_id
         )
         outcome = "failed" if failed else "succeeded"
+        # map_indexes=-1: the single latest value (by logical date) from a prior run.
+        # Without it Airflow 3 returns a list of every prior run's value once there are two.
         previous = ti.xcom_pull(
-            task_ids=self.task_id, key="sundial_outcome", include_prior_dates=True
+            task_ids=self.task_id,
+            key="sundial_outcome",
+            include_prior_dates=True,
+            map_indexes=-1,
         )
         streak = (
             ti.xcom_pull(
                 task_ids=self.task_id,
                 key="sundial_failure_streak",
                 include_prior_dates=True,
+                map_indexes=-1,
             )
             or 0
         )
@@ -153,13 +162,37 @@ class SundialRunOutcomeOperator(BaseOperator):
             )
 
     def _page(self, pager: dict, streak: int) -> None:
+        import requests
         from airflow.providers.pagerduty.hooks.pagerduty_events import (
             PagerdutyEventsHook,
+            prepare_event_data,
         )
 
-        PagerdutyEventsHook(pagerduty_events_conn_id=pager["conn_id"]).send_event(
+        hook = PagerdutyEventsHook(pagerduty_events_conn_id=pager["conn_id"])
+        event = prepare_event_data(
             summary=f"The Sundial Job {self.process_name}, has failed at least {streak} time(s) in a row.",
             severity="error",
             source="Sundial",
             action="trigger",
+            action_key_name="event_action",
         )
+        event["routing_key"] = hook.integration_key
+        # Sundial posted to the notification's api_url, which the connection's host holds;
+        # PagerdutyEventsHook.send_event ignores the host (always events.pagerduty.com).
+        base_url = events_base_url(hook.get_connection(pager["conn_id"]))
+        response = requests.post(
+            (base_url or PAGERDUTY_EVENTS_URL) + "/v2/enqueue", json=event, timeout=30
+        )
+        response.raise_for_status()
+
+
+def events_base_url(conn) -> str | None:
+    """The Events API base URL from a connection's host (and port); None: PagerDuty's."""
+    host = (conn.host or "").strip().rstrip("/")
+    if not host:
+        return None
+    if "://" not in host:
+        host = "https://" + host
+    if conn.port and urlsplit(host).port is None:
+        host += f":{conn.port}"
+    return host
