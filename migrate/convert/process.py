@@ -473,8 +473,8 @@ def _run_outcome(
         if not paging:
             ledger.exact(
                 field,
-                "Sundial's notifications.mode was 'email' (its shipped default), so it never paged; "
-                "no PagerDuty call is generated. Set sundial_notifications_mode: all if yours paged",
+                f"sundial_notifications_mode is 'email' ({settings.origin('sundial_notifications_mode')}): "
+                "this Sundial never paged, so no PagerDuty call is generated",
             )
             continue
         conn_id = settings["pagerduty_conn_id"] + (

@@ -141,7 +141,7 @@ def test_secret_env_values_never_reach_the_model_as_constants():
     assert "hunter2" not in repr(m.arguments) + repr([t.arguments for t in m.tasks])
 
 
-def test_pagerduty_is_off_unless_sundial_paged(tmp_path):
+def test_pagerduty_pages_by_default_and_can_be_turned_off(tmp_path):
     pager = {
         "pagerduty": {
             "service_key": "SERVICEKEY",
@@ -149,14 +149,16 @@ def test_pagerduty_is_off_unless_sundial_paged(tmp_path):
             "api_url": "https://x",
         }
     }
-    m = model_of(task("a"), notifications=[pager])
-    assert "sundial_run_outcome" not in [t.task_id for t in m.tasks]
-    (tmp_path / "all.yaml").write_text("defaults: {sundial_notifications_mode: all}")
+    (tmp_path / "email.yaml").write_text(
+        "defaults: {sundial_notifications_mode: email}"
+    )
     m = model_of(
         task("a"),
         notifications=[pager],
-        rules=MappingRules.load([tmp_path / "all.yaml"]),
+        rules=MappingRules.load([tmp_path / "email.yaml"]),
     )
+    assert "sundial_run_outcome" not in [t.task_id for t in m.tasks]
+    m = model_of(task("a"), notifications=[pager])
     outcome = m.task("sundial_run_outcome")
     assert outcome.arguments["pagerduty"].value == [
         {"conn_id": "pagerduty_default", "num_consecutive_failures": 2}
