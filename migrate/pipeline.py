@@ -16,6 +16,10 @@ from migrate.report import dumps, parity_json, parity_markdown, provenance_json
 from migrate.sundial.load import load_sources
 from migrate.support import SUPPORT_PACKAGE
 
+# Airflow's plugins manager imports every .py file under the plugins folder as a top-level
+# module; only the plugin entry point should be (the package is imported as sundial_compat.*).
+PLUGINS_IGNORE = "# written by sundial-migrate\n*\n!sundial_compat_plugin.py\n"
+
 
 class UsageError(ValueError):
     """The command cannot run at all (exit code 2)."""
@@ -70,10 +74,12 @@ def convert(
         outputs[model.file] = render_dag(model)
         outputs.update(model.aux_files)
     if any(m.support_modules for m in models):
-        for src in sorted(SUPPORT_PACKAGE.glob("*.py")):
-            outputs[f"plugins/sundial_compat/{src.name}"] = src.read_text(
-                encoding="utf-8"
-            )
+        # the whole package (operators, the Quartz timetable, its engine, the plugin that
+        # registers it), so DAG imports and the registered timetable share one source
+        for src in sorted(SUPPORT_PACKAGE.rglob("*.py")):
+            rel = src.relative_to(SUPPORT_PACKAGE).as_posix()
+            outputs[f"plugins/sundial_compat/{rel}"] = src.read_text(encoding="utf-8")
+        outputs["plugins/sundial_compat/.airflowignore"] = PLUGINS_IGNORE
     result.report = parity_json(models, loaded.problems, timezone)
     outputs["report/parity.json"] = dumps(result.report)
     outputs["report/parity.md"] = parity_markdown(result.report)

@@ -22,8 +22,7 @@ from migrate.ir import (
     TriggerRuleValue,
 )
 from migrate.mapping.rules import MappingRules
-from migrate.schedule.translate import translate_cron
-from migrate.schedule.verify import verify_cron
+from migrate.schedule.choose import CRON, choose_schedule, why_not_cron
 from migrate.sundial.model import (
     ContinuousSchedule,
     CronSchedule,
@@ -34,6 +33,7 @@ from migrate.sundial.model import (
 from migrate.sundial.wire import task_path
 
 CRON_TIMETABLE = Ref("airflow.sdk", "CronTriggerTimetable")
+QUARTZ_TIMETABLE = Ref(f"{SUPPORT}.timetable", "QuartzTimetable")
 BACKOFF = Ref(f"{SUPPORT}.retry", "SundialBackoff")
 OPTIONAL_JOIN = Ref(f"{SUPPORT}.outcome", "SundialOptionalUpstreamsOperator")
 RUN_OUTCOME = Ref(f"{SUPPORT}.outcome", "SundialRunOutcomeOperator")
@@ -218,35 +218,43 @@ def _schedule(
             )
         return
     field = "schedule.cron_schedule"
-    translation = translate_cron(schedule)
     quartz = schedule.quartz_expression()
-    if translation.cron is None:
-        dag.set("schedule", None, (field,), "schedule.cron (untranslatable)")
-        ledger.manual(
+    choice = choose_schedule(schedule, tz)
+    if choice.kind == CRON:
+        dag.set(
+            "schedule",
+            Call(CRON_TIMETABLE, (choice.cron,), (("timezone", tz),)),
+            (field,),
+            "schedule.cron",
+        )
+        ledger.exact(
             field,
-            f"Quartz '{quartz}' has no Unix cron equivalent ({'; '.join(translation.reasons)}); "
-            "the DAG is generated WITHOUT a schedule. Give it a timetable by hand",
+            f"Quartz '{quartz}' -> cron '{choice.cron}' in {tz}: identical fire times "
+            f"({choice.proof.checked} compared: {choice.proof.scope})",
         )
         return
     dag.set(
         "schedule",
-        Call(CRON_TIMETABLE, (translation.cron,), (("timezone", tz),)),
+        Call(QUARTZ_TIMETABLE, (quartz,), (("timezone", tz),)),
         (field,),
-        "schedule.cron",
+        "schedule.quartz (no exact cron: Quartz timetable from the sundial_compat plugin)",
     )
-    proof = verify_cron(schedule, translation.cron, tz)
+    dag.support_modules.add("timetable")
+    proof = choice.proof
+    why = why_not_cron(choice, tz)
     if proof.exact:
         ledger.exact(
             field,
-            f"Quartz '{quartz}' -> cron '{translation.cron}' in {tz}: identical fire times "
-            f"({proof.checked} compared: {proof.scope})",
+            f"Quartz '{quartz}' in {tz}: QuartzTimetable (plugins/sundial_compat, registered "
+            f"by its AirflowPlugin) evaluates it with the Quartz engine, as Sundial did: "
+            f"identical fire times ({proof.checked} compared: {proof.scope}). No cron string "
+            f"is exact ({why}). Deploy plugins/ with the DAGs",
         )
         return
-    why = f" ({'; '.join(translation.reasons)})" if translation.reasons else ""
     ledger.approximated(
         field,
-        f"Quartz '{quartz}' -> cron '{translation.cron}' in {tz}{why}: {len(proof.differences)} "
-        f"fire time(s) differ ({proof.scope}), first: {proof.describe(tz)}",
+        f"Quartz '{quartz}' in {tz}: QuartzTimetable differs from the Quartz engine at "
+        f"{len(proof.differences)} fire time(s) ({proof.scope}), first: {proof.describe(tz)}",
     )
 
 

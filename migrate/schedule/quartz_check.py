@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from migrate.quartz import QuartzCron, QuartzRuntimeError, QuartzSyntaxError
 from migrate.sundial.model import CronSchedule
 
@@ -9,6 +11,15 @@ _FIELD_NAMES = ("minutes", "hours", "day_of_month", "month", "day_of_week")
 
 
 def quartz_problem(cron: CronSchedule) -> tuple[str | None, str] | None:
+    fields = (cron.minutes, cron.hours, cron.day_of_month, cron.month, cron.day_of_week)
+    if all(isinstance(f, str) for f in fields):
+        return _problem(*fields)
+    return _problem.__wrapped__(*fields)  # not hashable: never cached
+
+
+@lru_cache(maxsize=4096)  # estates repeat the same few schedules thousands of times
+def _problem(minutes, hours, day_of_month, month, day_of_week):
+    cron = CronSchedule(minutes, hours, day_of_month, month, day_of_week)
     try:
         engine = QuartzCron.parse(
             cron.minutes, cron.hours, cron.day_of_month, cron.month, cron.day_of_week

@@ -76,13 +76,11 @@ def transitions(tz: str, start: datetime, end: datetime) -> tuple[datetime, ...]
 
 
 def _windows(
-    tz: str, start: datetime, end: datetime, full: bool
+    tz: str, start: datetime, end: datetime, full: bool, sample_end: datetime
 ) -> list[tuple[datetime, datetime]]:
     if full:
         return [(start, end)]
-    spans = [
-        (start, min(end, start + timedelta(days=35)))
-    ]  # trimmed to _SAMPLE_FIRES below
+    spans = [(start, min(end, sample_end))]  # the first _SAMPLE_FIRES fire times
     spans += [
         (max(start, t - _WINDOW), min(end, t + _WINDOW))
         for t in transitions(tz, start, end)
@@ -97,10 +95,12 @@ def _windows(
     return merged
 
 
-def _quartz_fires(engine, tz: str, lo: datetime, hi: datetime) -> list[datetime]:
+def _quartz_fires(
+    engine, tz: str, lo: datetime, hi: datetime, limit: int = _MAX_FIRES
+) -> list[datetime]:
     out = []
     t = lo - timedelta(seconds=1)
-    while len(out) < _MAX_FIRES:
+    while len(out) < limit:
         t = engine.next_fire_after(t, tz)
         if t is None or t >= hi:
             break
@@ -123,6 +123,51 @@ def _airflow_fires(cron: str, tz: str, lo: datetime, hi: datetime) -> list[datet
     return out
 
 
+def _quartz_timetable_fires(
+    expression: str, tz: str, lo: datetime, hi: datetime
+) -> list[datetime]:
+    """The run times Airflow's scheduler entry point (``next_dagrun_info_v2``, catchup on,
+    so every run is listed) derives from the generated Quartz timetable."""
+    import pendulum
+    from airflow.timetables.base import TimeRestriction
+
+    from migrate.support.sundial_compat.timetable import QuartzTimetable
+
+    timetable = QuartzTimetable(expression, timezone=tz)
+    restriction = TimeRestriction(
+        earliest=pendulum.instance(lo), latest=pendulum.instance(hi), catchup=True
+    )
+    out: list[datetime] = []
+    info = None
+    while len(out) < _MAX_FIRES:
+        info = timetable.next_dagrun_info_v2(
+            last_dagrun_info=info, restriction=restriction
+        )
+        if info is None or info.run_after >= hi:
+            break
+        out.append(datetime.fromtimestamp(info.run_after.timestamp(), tz=timezone.utc))
+    return out
+
+
+def _engine(schedule: CronSchedule):
+    from migrate.quartz import QuartzCron
+
+    return QuartzCron.parse(
+        schedule.minutes,
+        schedule.hours,
+        schedule.day_of_month,
+        schedule.month,
+        schedule.day_of_week,
+    )
+
+
+def is_special(schedule: CronSchedule) -> bool:
+    """Quartz's day forms (L, W, #): fire dates that depend on the month, checked in full."""
+    return any(
+        c in (schedule.day_of_month + schedule.day_of_week).upper() for c in "LW#"
+    )
+
+
 @lru_cache(maxsize=4096)
 def verify_cron(
     schedule: CronSchedule,
@@ -131,20 +176,43 @@ def verify_cron(
     horizon_days: int = DEFAULT_HORIZON_DAYS,
     start: datetime = PROOF_START,
 ) -> Verification:
-    from migrate.quartz import QuartzCron
+    """Quartz's fire times against ``CronTriggerTimetable(cron, timezone=tz)``."""
+    return _verify(
+        schedule,
+        lambda lo, hi: _airflow_fires(cron, tz, lo, hi),
+        tz,
+        horizon_days,
+        start,
+    )
 
-    engine = QuartzCron.parse(
-        schedule.minutes,
-        schedule.hours,
-        schedule.day_of_month,
-        schedule.month,
-        schedule.day_of_week,
+
+@lru_cache(maxsize=4096)
+def verify_quartz_timetable(
+    schedule: CronSchedule,
+    tz: str,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    start: datetime = PROOF_START,
+) -> Verification:
+    """Quartz's fire times against the generated ``QuartzTimetable`` as Airflow schedules
+    it (the timetable delegates to the same engine, so this proves the wiring: time
+    conversions, next_dagrun_info, DST)."""
+    expression = schedule.quartz_expression()
+    return _verify(
+        schedule,
+        lambda lo, hi: _quartz_timetable_fires(expression, tz, lo, hi),
+        tz,
+        horizon_days,
+        start,
     )
-    special = any(
-        c in (schedule.day_of_month + schedule.day_of_week).upper() for c in "LW#"
-    )
+
+
+def _verify(schedule, airflow_fires, tz, horizon_days, start) -> Verification:
+    engine = _engine(schedule)
+    special = is_special(schedule)
     end = start + timedelta(days=horizon_days)
-    windows = _windows(tz, start, end, full=special)
+    sample = [] if special else _quartz_fires(engine, tz, start, end, _SAMPLE_FIRES)
+    sample_end = sample[-1] + timedelta(seconds=1) if sample else start
+    windows = _windows(tz, start, end, special, sample_end)
     if special:
         scope = f"every fire time in {horizon_days} days from {start:%Y-%m-%d}"
     else:
@@ -156,29 +224,35 @@ def verify_cron(
         )
     checked = 0
     differences: list[tuple[datetime | None, datetime | None]] = []
-    for n, (lo, hi) in enumerate(windows):
+    for lo, hi in windows:
         quartz = _quartz_fires(engine, tz, lo, hi)
-        if n == 0 and not special and len(quartz) > _SAMPLE_FIRES:
-            quartz = quartz[:_SAMPLE_FIRES]
-            hi = quartz[-1] + timedelta(seconds=1)
-        airflow = _airflow_fires(cron, tz, lo, hi)
+        airflow = airflow_fires(lo, hi)
         checked += len(quartz)
-        qset, aset = set(quartz), set(airflow)
-        only_q = sorted(qset - aset)
-        only_a = sorted(aset - qset)
-        # pair them up in time order so the report shows them side by side
-        i = j = 0
-        while i < len(only_q) or j < len(only_a):
-            q = only_q[i] if i < len(only_q) else None
-            a = only_a[j] if j < len(only_a) else None
-            if q is not None and a is not None and abs(q - a) < timedelta(hours=3):
-                differences.append((q, a))
-                i += 1
-                j += 1
-            elif a is None or (q is not None and q < a):
-                differences.append((q, None))
-                i += 1
-            else:
-                differences.append((None, a))
-                j += 1
+        differences.extend(pair_differences(quartz, airflow))
     return Verification(not differences, checked, scope, tuple(differences))
+
+
+def pair_differences(
+    quartz: list[datetime], airflow: list[datetime]
+) -> list[tuple[datetime | None, datetime | None]]:
+    """The instants only one side has, paired up in time order (within 3 hours) so a
+    report shows them side by side."""
+    qset, aset = set(quartz), set(airflow)
+    only_q = sorted(qset - aset)
+    only_a = sorted(aset - qset)
+    out: list[tuple[datetime | None, datetime | None]] = []
+    i = j = 0
+    while i < len(only_q) or j < len(only_a):
+        q = only_q[i] if i < len(only_q) else None
+        a = only_a[j] if j < len(only_a) else None
+        if q is not None and a is not None and abs(q - a) < timedelta(hours=3):
+            out.append((q, a))
+            i += 1
+            j += 1
+        elif a is None or (q is not None and q < a):
+            out.append((q, None))
+            i += 1
+        else:
+            out.append((None, a))
+            j += 1
+    return out

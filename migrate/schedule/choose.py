@@ -1,0 +1,76 @@
+"""Pick the simplest Airflow schedule whose fire times are Quartz's, and prove it.
+
+In order:
+
+1. one cron string (``CronTriggerTimetable``), when the translation exists and
+   ``verify_cron`` finds no differing instant;
+2. otherwise ``QuartzTimetable`` (shipped in DIR/plugins/sundial_compat/, registered by
+   its AirflowPlugin), which evaluates the expression with the Quartz engine itself.
+
+A union of cron strings (``MultipleCronTriggerTimetable``) is never a better answer for a
+Quartz expression: every Quartz field is a set and the expression is their cartesian
+product, which one cron string already expresses whenever croniter can read the day
+forms; where it cannot (``L-n``, ``LW``, ``nL``: month length or the weekday of the last
+day decide the date) no union of crons can either, and the DST differences (Quartz skips
+a local time in a gap and the first pass of a repeated hour) are per-instant rules every
+cron string in a union shares.  So no union is emitted.
+
+Every choice is verified against the engine over the horizon (2 years by default); a
+mismatch is reported, never hidden.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from migrate.schedule.translate import CronTranslation, translate_cron
+from migrate.schedule.verify import (
+    DEFAULT_HORIZON_DAYS,
+    Verification,
+    verify_cron,
+    verify_quartz_timetable,
+)
+from migrate.sundial.model import CronSchedule
+
+CRON = "cron"
+QUARTZ = "quartz"
+
+
+@dataclass(frozen=True)
+class ScheduleChoice:
+    kind: str  # CRON or QUARTZ
+    cron: str | None  # the cron string (CRON), or the rejected best cron (QUARTZ)
+    translation: CronTranslation
+    proof: Verification  # of what is emitted
+    cron_proof: Verification | None = None  # of the rejected cron, for QUARTZ
+
+    @property
+    def exact(self) -> bool:
+        return self.proof.exact
+
+
+@lru_cache(maxsize=4096)
+def choose_schedule(
+    schedule: CronSchedule, tz: str, horizon_days: int = DEFAULT_HORIZON_DAYS
+) -> ScheduleChoice:
+    translation = translate_cron(schedule)
+    cron_proof = None
+    if translation.cron is not None:
+        cron_proof = verify_cron(schedule, translation.cron, tz, horizon_days)
+        if cron_proof.exact:
+            return ScheduleChoice(CRON, translation.cron, translation, cron_proof)
+    proof = verify_quartz_timetable(schedule, tz, horizon_days)
+    return ScheduleChoice(QUARTZ, translation.cron, translation, proof, cron_proof)
+
+
+def why_not_cron(choice: ScheduleChoice, tz: str) -> str:
+    """Why the simplest form (one cron string) was not good enough, in words."""
+    if choice.cron is None:
+        return "; ".join(choice.translation.reasons) or "no Unix cron equivalent"
+    proof = choice.cron_proof
+    assert proof is not None
+    return (
+        f"cron '{choice.cron}' would differ at {len(proof.differences)} instant(s), "
+        f"first: {proof.describe(tz)}"
+    )
