@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from migrate.diff.command import diff_command
 from migrate.extract.command import export_command
 from migrate.mapping.rules import MappingError
 from migrate.pipeline import UsageError, convert
@@ -30,6 +31,7 @@ def main() -> None:
 
 
 main.add_command(export_command, "export")
+main.add_command(diff_command, "diff")
 
 
 @main.command("convert")
