@@ -160,3 +160,36 @@ def test_process_glob_from_db(estate_db, tmp_path):
     assert runs and all(
         json.loads(r)["process_definition_name"] == "orders-nightly-etl" for r in runs
     )
+
+
+def test_database_going_away_mid_export(tmp_path):
+    """The server dies while definitions are being read: one clear error, and nothing in
+    the output directory that looks like a complete export."""
+    from fixtures.db.cluster import PostgresCluster, find_bindir
+    from migrate.extract.export import Progress, export_db
+    from migrate.extract.http import ExportError
+    from tests.extract.conftest import make_estate_db
+
+    if find_bindir() is None:
+        pytest.skip("PostgreSQL server binaries not found")  # pg_cluster fails under CI
+    out = tmp_path / "out"
+    with PostgresCluster() as cluster:
+        dsn = make_estate_db(cluster, "vanishing")
+
+        class DiesHalfway(Progress):
+            def definitions(self, items):
+                for i, item in enumerate(items):
+                    if i == 3:
+                        cluster.stop()  # pg_ctl stop -m immediate
+                    yield item
+
+        with pytest.raises(ExportError) as info:
+            export_db(
+                dsn, out, history_days=HISTORY_DAYS, now=NOW, progress=DiesHalfway()
+            )
+    message = str(info.value)
+    assert "\n" not in message and "password" not in message.lower()
+    assert not (out / "manifest.json").exists()
+    assert not any(
+        p.name.startswith(".") and "tmp" in p.name for p in tmp_path.iterdir()
+    )
