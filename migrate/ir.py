@@ -133,6 +133,14 @@ class DagModel:
     ) -> None:
         self.arguments[name] = Argument(value, Provenance(tuple(fields), rule))
 
+    def release_code_model(self) -> None:
+        """Drop the task graph and arguments once the DAG file and provenance are written
+        (estates of thousands of processes); findings, task map and the rest stay."""
+        self.tasks = []
+        self.groups = []
+        self.edges = set()
+        self.arguments = {}
+
     def task(self, task_id: str) -> TaskNode:
         for node in self.tasks:
             if node.task_id == task_id:

@@ -78,29 +78,37 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def sync(root: Path, outputs: dict[str, str], force: bool = False) -> SyncResult:
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    previous = read_manifest(root)
-    result = SyncResult()
-    recorded: dict[str, str] = {}
-    for rel in sorted(outputs):
-        data = encode(outputs[rel])
+class OutputWriter:
+    """Writes outputs one at a time (so an estate's text is never all in memory), then
+    ``finish()`` removes stale generated files and writes the manifest."""
+
+    def __init__(self, root: Path, force: bool = False):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.force = force
+        self.previous = read_manifest(self.root)
+        self.result = SyncResult()
+        self.recorded: dict[str, str] = {}
+
+    def put(self, rel: str, text: str) -> None:
+        data = encode(text)
         digest = sha256(data)
-        path = safe_path(root, rel)
+        path = safe_path(self.root, rel)
+        if rel in self.recorded:
+            raise ValueError(f"output {rel!r} produced twice")
         if path.exists():
             current = sha256(path.read_bytes())
             if current == digest:
-                result.unchanged.append(rel)
-                recorded[rel] = digest
-                continue
-            if not force and previous.get(rel) != current:
+                self.result.unchanged.append(rel)
+                self.recorded[rel] = digest
+                return
+            if not self.force and self.previous.get(rel) != current:
                 why = (
                     "was edited since it was generated"
-                    if rel in previous
+                    if rel in self.previous
                     else "was not written by sundial-migrate"
                 )
-                result.refused.append(
+                self.result.refused.append(
                     Problem(
                         str(path),
                         None,
@@ -109,33 +117,98 @@ def sync(root: Path, outputs: dict[str, str], force: bool = False) -> SyncResult
                         "move your changes into mapping rules, or re-run with --force",
                     )
                 )
-                if rel in previous:
-                    recorded[rel] = previous[rel]
-                continue
+                if rel in self.previous:
+                    self.recorded[rel] = self.previous[rel]
+                return
         write_atomic(path, data)
-        result.written.append(rel)
-        recorded[rel] = digest
-    for rel in sorted(set(previous) - set(outputs)):
+        self.result.written.append(rel)
+        self.recorded[rel] = digest
+
+    def put_lines(self, rel: str, lines) -> None:
+        """Like put(), for a large file given as an iterable of lines: streamed to a
+        temporary file while hashing, so it is never one string in memory."""
+        path = safe_path(self.root, rel)
+        if rel in self.recorded:
+            raise ValueError(f"output {rel!r} produced twice")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        digest = hashlib.sha256()
         try:
-            path = safe_path(root, rel)
-        except ValueError:
-            continue
-        if not path.exists():
-            continue
-        if not force and sha256(path.read_bytes()) != previous[rel]:
-            result.refused.append(
-                Problem(
-                    str(path),
-                    None,
-                    None,
-                    "not removed although its process is gone: the file was edited since it was generated",
-                    "delete it yourself, or re-run with --force",
+            with os.fdopen(fd, "wb") as handle:
+                for line in lines:
+                    data = encode(line + "\n")
+                    digest.update(data)
+                    handle.write(data)
+            new = digest.hexdigest()
+            if path.exists():
+                current = sha256(path.read_bytes())
+                if current == new:
+                    self.result.unchanged.append(rel)
+                    self.recorded[rel] = new
+                    os.unlink(tmp)
+                    return
+                if not self.force and self.previous.get(rel) != current:
+                    why = (
+                        "was edited since it was generated"
+                        if rel in self.previous
+                        else "was not written by sundial-migrate"
+                    )
+                    self.result.refused.append(
+                        Problem(
+                            str(path),
+                            None,
+                            None,
+                            f"not overwritten: the file {why}",
+                            "move your changes into mapping rules, or re-run with --force",
+                        )
+                    )
+                    if rel in self.previous:
+                        self.recorded[rel] = self.previous[rel]
+                    os.unlink(tmp)
+                    return
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        self.result.written.append(rel)
+        self.recorded[rel] = new
+
+    def finish(self) -> SyncResult:
+        for rel in sorted(set(self.previous) - set(self.recorded)):
+            try:
+                path = safe_path(self.root, rel)
+            except ValueError:
+                continue
+            if not path.exists():
+                continue
+            if not self.force and sha256(path.read_bytes()) != self.previous[rel]:
+                self.result.refused.append(
+                    Problem(
+                        str(path),
+                        None,
+                        None,
+                        "not removed although its process is gone: the file was edited since it was generated",
+                        "delete it yourself, or re-run with --force",
+                    )
                 )
-            )
-            recorded[rel] = previous[rel]
-            continue
-        path.unlink()
-        result.removed.append(rel)
-    manifest = {"tool": "sundial-migrate", "files": dict(sorted(recorded.items()))}
-    write_atomic(root / MANIFEST, encode(json.dumps(manifest, indent=2) + "\n"))
-    return result
+                self.recorded[rel] = self.previous[rel]
+                continue
+            path.unlink()
+            self.result.removed.append(rel)
+        manifest = {
+            "tool": "sundial-migrate",
+            "files": dict(sorted(self.recorded.items())),
+        }
+        write_atomic(
+            self.root / MANIFEST, encode(json.dumps(manifest, indent=2) + "\n")
+        )
+        return self.result
+
+
+def sync(root: Path, outputs: dict[str, str], force: bool = False) -> SyncResult:
+    """Write a whole set of outputs (see OutputWriter)."""
+    writer = OutputWriter(root, force)
+    for rel in sorted(outputs):
+        writer.put(rel, outputs[rel])
+    return writer.finish()

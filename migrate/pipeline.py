@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -10,9 +11,15 @@ from migrate.codegen.python import render_dag
 from migrate.convert import convert_estate
 from migrate.ir import DagModel, Finding
 from migrate.mapping.rules import MappingRules
-from migrate.output import SyncResult, sync
+from migrate.output import OutputWriter, SyncResult
 from migrate.problems import Problem
-from migrate.report import dumps, parity_json, parity_markdown, provenance_json
+from migrate.report import (
+    Report,
+    parity_json,
+    parity_markdown_lines,
+    provenance_entry,
+    provenance_lines,
+)
 from migrate.sundial.load import load_sources
 from migrate.support import SUPPORT_PACKAGE
 
@@ -29,7 +36,7 @@ class UsageError(ValueError):
 class ConvertResult:
     models: list[DagModel] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    report: dict = field(default_factory=dict)
+    report: "Report | None" = None
     sync: SyncResult | None = None
 
     def exit_code(self, strict: bool) -> int:
@@ -69,22 +76,29 @@ def convert(
     models = convert_estate(loaded.processes, rules, timezone, loaded.problems)
     _report_shared_aux_files(models)
     result = ConvertResult(models=models, problems=loaded.problems)
-    outputs: dict[str, str] = {}
+    writer = OutputWriter(Path(out), force=force)
+    aux: dict[str, str] = {}  # shared job definition specs: the last process's version
+    provenance: list[str] = []
     for model in progress(models) if progress else models:
-        outputs[model.file] = render_dag(model)
-        outputs.update(model.aux_files)
+        writer.put(model.file, render_dag(model))  # written at once, not held
+        aux.update(model.aux_files)
+        # keep what the reports need, compactly: the task graph is no longer needed
+        provenance.append(json.dumps(provenance_entry(model), ensure_ascii=False))
+        model.release_code_model()
+    for rel in sorted(aux):
+        writer.put(rel, aux[rel])
     if any(m.support_modules for m in models):
         # the whole package (operators, the Quartz timetable, its engine, the plugin that
         # registers it), so DAG imports and the registered timetable share one source
         for src in sorted(SUPPORT_PACKAGE.rglob("*.py")):
             rel = src.relative_to(SUPPORT_PACKAGE).as_posix()
-            outputs[f"plugins/sundial_compat/{rel}"] = src.read_text(encoding="utf-8")
-        outputs["plugins/sundial_compat/.airflowignore"] = PLUGINS_IGNORE
+            writer.put(f"plugins/sundial_compat/{rel}", src.read_text(encoding="utf-8"))
+        writer.put("plugins/sundial_compat/.airflowignore", PLUGINS_IGNORE)
     result.report = parity_json(models, loaded.problems, timezone)
-    outputs["report/parity.json"] = dumps(result.report)
-    outputs["report/parity.md"] = parity_markdown(result.report)
-    outputs["report/provenance.json"] = dumps(provenance_json(models))
-    result.sync = sync(Path(out), outputs, force=force)
+    writer.put_lines("report/parity.json", result.report.json_lines())
+    writer.put_lines("report/parity.md", parity_markdown_lines(result.report))
+    writer.put_lines("report/provenance.json", provenance_lines(provenance))
+    result.sync = writer.finish()
     result.problems.extend(result.sync.refused)
     return result
 

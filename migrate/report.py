@@ -11,39 +11,67 @@ from migrate.problems import Problem
 REPORT_VERSION = 1
 
 
-def parity_json(models: list[DagModel], problems: list[Problem], timezone: str) -> dict:
-    processes = []
-    for m in models:
-        processes.append(
-            {
-                "process": m.process,
-                "dag_id": m.dag_id,
-                "file": m.file,
-                "tasks": dict(m.task_map),
-                "findings": [f.as_dict() for f in m.findings],
-                "api_generations": list(m.generations),
-                "to_create": [
-                    {"kind": kind, "id": ident, "purpose": purpose}
-                    for kind, ident, purpose in m.to_create
-                ],
-            }
-        )
+def process_entry(m: DagModel) -> dict:
     return {
-        "report_version": REPORT_VERSION,
-        "timezone": timezone,
-        "summary": summary(models, problems),
-        "processes": processes,
-        "invalid": [
-            {
-                "file": p.file,
-                "process": p.process,
-                "field": p.field,
-                "message": p.message,
-                "hint": p.hint,
-            }
-            for p in problems
+        "process": m.process,
+        "dag_id": m.dag_id,
+        "file": m.file,
+        "tasks": dict(m.task_map),
+        "findings": [f.as_dict() for f in m.findings],
+        "api_generations": list(m.generations),
+        "to_create": [
+            {"kind": kind, "id": ident, "purpose": purpose}
+            for kind, ident, purpose in m.to_create
         ],
     }
+
+
+class Report:
+    """The parity report over the models, built per process on demand, so an estate of
+    thousands of processes is never held as one big dictionary.  ``report["processes"]``
+    is a fresh iterator each time; the other keys are small."""
+
+    def __init__(self, models: list[DagModel], problems: list[Problem], timezone: str):
+        self.models = models
+        self._keys = {
+            "report_version": REPORT_VERSION,
+            "timezone": timezone,
+            "summary": summary(models, problems),
+            "invalid": [
+                {
+                    "file": p.file,
+                    "process": p.process,
+                    "field": p.field,
+                    "message": p.message,
+                    "hint": p.hint,
+                }
+                for p in problems
+            ],
+        }
+
+    def __getitem__(self, key: str):
+        if key == "processes":
+            return (process_entry(m) for m in self.models)
+        return self._keys[key]
+
+    def json_lines(self):
+        """parity.json, line by line: one line per process (diff-friendly, streamable)."""
+        k = self._keys
+        return iter_json_lines(
+            [
+                ("report_version", k["report_version"]),
+                ("timezone", k["timezone"]),
+                ("summary", k["summary"]),
+                ("processes", self["processes"]),
+                ("invalid", k["invalid"]),
+            ]
+        )
+
+
+def parity_json(
+    models: list[DagModel], problems: list[Problem], timezone: str
+) -> Report:
+    return Report(models, problems, timezone)
 
 
 def summary(models: list[DagModel], problems: list[Problem]) -> dict:
@@ -65,35 +93,44 @@ def _worst(model: DagModel) -> str:
     return "exact"
 
 
-def provenance_json(models: list[DagModel]) -> dict:
+def provenance_entry(m: DagModel) -> dict:
     """Which Sundial fields and which rule produced every DAG and task argument."""
     return {
-        "processes": [
-            {
-                "process": m.process,
-                "dag_id": m.dag_id,
-                "dag": {k: a.provenance.as_dict() for k, a in m.arguments.items()},
-                "tasks": {
-                    n.task_id: {
-                        "sundial_task": n.sundial_task,
-                        "operator": f"{n.operator.module}.{n.operator.name}",
-                        "arguments": {
-                            k: a.provenance.as_dict() for k, a in n.arguments.items()
-                        },
-                    }
-                    for n in m.tasks
+        "process": m.process,
+        "dag_id": m.dag_id,
+        "dag": {k: a.provenance.as_dict() for k, a in m.arguments.items()},
+        "tasks": {
+            n.task_id: {
+                "sundial_task": n.sundial_task,
+                "operator": f"{n.operator.module}.{n.operator.name}",
+                "arguments": {
+                    k: a.provenance.as_dict() for k, a in n.arguments.items()
                 },
             }
-            for m in models
-        ]
+            for n in m.tasks
+        },
     }
+
+
+def provenance_lines(entries: list[str]):
+    """provenance.json from per-process entries already encoded as JSON."""
+    yield "{"
+    yield '  "processes": ['
+    for i, entry in enumerate(entries):
+        yield "    " + entry + ("," if i < len(entries) - 1 else "")
+    yield "  ]"
+    yield "}"
 
 
 def _md(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def parity_markdown(report: dict) -> str:
+def parity_markdown(report) -> str:
+    return "\n".join(parity_markdown_lines(report))
+
+
+def parity_markdown_lines(report):
     s = report["summary"]
     lines = [
         "# Sundial → Airflow parity report",
@@ -145,7 +182,11 @@ def parity_markdown(report: dict) -> str:
             + " |"
         )
     lines.append("")
+    yield from lines
+    lines = []
     for p in report["processes"]:
+        yield from lines
+        lines = []
         notable = [f for f in p["findings"] if f["severity"] != "exact"]
         lines += [f"### {_md(p['process'])} → `{p['dag_id']}`", ""]
         if not notable:
@@ -157,25 +198,36 @@ def parity_markdown(report: dict) -> str:
                 f"| {f['severity']} | `{_md(f['field'])}` | {_md(f['message'])} |"
             )
         lines.append("")
-    return "\n".join(lines)
+    yield from lines
 
 
 def dumps(data: dict) -> str:
-    """JSON with one line per process: diff-friendly, and fast (the C encoder only runs
+    """JSON with one line per list item (diff-friendly, and fast: the C encoder only runs
     without indent, which matters for estates of thousands of processes)."""
-    lines = ["{"]
-    items = list(data.items())
+    return dumps_lines(list(data.items()))
+
+
+def dumps_lines(items) -> str:
+    return "\n".join(iter_json_lines(items)) + "\n"
+
+
+def iter_json_lines(items):
+    """A JSON object, one line per top-level scalar and per list item."""
+    yield "{"
     for i, (key, value) in enumerate(items):
         sep = "," if i < len(items) - 1 else ""
-        if isinstance(value, list) and value:
-            lines.append(f"  {json.dumps(key)}: [")
-            for j, item in enumerate(value):
-                comma = "," if j < len(value) - 1 else ""
-                lines.append("    " + json.dumps(item, ensure_ascii=False) + comma)
-            lines.append(f"  ]{sep}")
+        if isinstance(value, (list, tuple)) and not value:
+            yield f"  {json.dumps(key)}: []{sep}"
+        elif isinstance(value, (list, tuple)) or hasattr(value, "__next__"):
+            yield f"  {json.dumps(key)}: ["
+            previous = None
+            for item in value:
+                if previous is not None:
+                    yield "    " + previous + ","
+                previous = json.dumps(item, ensure_ascii=False)
+            if previous is not None:
+                yield "    " + previous
+            yield f"  ]{sep}"
         else:
-            lines.append(
-                f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{sep}"
-            )
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+            yield f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{sep}"
+    yield "}"
