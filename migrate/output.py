@@ -92,17 +92,48 @@ class OutputWriter:
 
     def put(self, rel: str, text: str) -> None:
         data = encode(text)
-        digest = sha256(data)
+        self._settle(
+            rel, sha256(data), lambda path: write_atomic(path, data), lambda: None
+        )
+
+    def put_lines(self, rel: str, lines) -> None:
+        """Like put(), for a large file given as an iterable of lines: streamed to a
+        temporary file while hashing, so it is never one string in memory."""
+        path = safe_path(self.root, rel)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        digest = hashlib.sha256()
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for line in lines:
+                    data = encode(line + "\n")
+                    digest.update(data)
+                    handle.write(data)
+            self._settle(
+                rel,
+                digest.hexdigest(),
+                lambda path: os.replace(tmp, path),
+                lambda: os.unlink(tmp),
+            )
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def _settle(self, rel: str, digest: str, write, discard) -> None:
+        """Write the new content unless it is unchanged, or the file on disk is not the one
+        this tool wrote last time (edited, or foreign): then refuse, unless forced."""
         path = safe_path(self.root, rel)
         if rel in self.recorded:
             raise ValueError(f"output {rel!r} produced twice")
         if path.exists():
             current = sha256(path.read_bytes())
             if current == digest:
+                discard()
                 self.result.unchanged.append(rel)
                 self.recorded[rel] = digest
                 return
             if not self.force and self.previous.get(rel) != current:
+                discard()
                 why = (
                     "was edited since it was generated"
                     if rel in self.previous
@@ -120,59 +151,9 @@ class OutputWriter:
                 if rel in self.previous:
                     self.recorded[rel] = self.previous[rel]
                 return
-        write_atomic(path, data)
+        write(path)
         self.result.written.append(rel)
         self.recorded[rel] = digest
-
-    def put_lines(self, rel: str, lines) -> None:
-        """Like put(), for a large file given as an iterable of lines: streamed to a
-        temporary file while hashing, so it is never one string in memory."""
-        path = safe_path(self.root, rel)
-        if rel in self.recorded:
-            raise ValueError(f"output {rel!r} produced twice")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-        digest = hashlib.sha256()
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                for line in lines:
-                    data = encode(line + "\n")
-                    digest.update(data)
-                    handle.write(data)
-            new = digest.hexdigest()
-            if path.exists():
-                current = sha256(path.read_bytes())
-                if current == new:
-                    self.result.unchanged.append(rel)
-                    self.recorded[rel] = new
-                    os.unlink(tmp)
-                    return
-                if not self.force and self.previous.get(rel) != current:
-                    why = (
-                        "was edited since it was generated"
-                        if rel in self.previous
-                        else "was not written by sundial-migrate"
-                    )
-                    self.result.refused.append(
-                        Problem(
-                            str(path),
-                            None,
-                            None,
-                            f"not overwritten: the file {why}",
-                            "move your changes into mapping rules, or re-run with --force",
-                        )
-                    )
-                    if rel in self.previous:
-                        self.recorded[rel] = self.previous[rel]
-                    os.unlink(tmp)
-                    return
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        self.result.written.append(rel)
-        self.recorded[rel] = new
 
     def finish(self) -> SyncResult:
         for rel in sorted(set(self.previous) - set(self.recorded)):

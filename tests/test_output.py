@@ -58,3 +58,26 @@ def test_manifest_records_hashes(tmp_path):
         read_manifest(tmp_path)["x.txt"]
         == "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
     )
+
+
+def test_streamed_files_follow_the_same_rules(tmp_path):
+    from migrate.output import OutputWriter
+
+    def write(lines, force=False):
+        writer = OutputWriter(tmp_path, force=force)
+        writer.put_lines("report/big.json", iter(lines))
+        return writer.finish()
+
+    assert write(["{", "}"]).written == ["report/big.json"]
+    assert (tmp_path / "report/big.json").read_text() == "{\n}\n"
+    assert write(["{", "}"]).unchanged == ["report/big.json"]
+    (tmp_path / "report/big.json").write_text("edited")
+    refused = write(["{", "  1", "}"])
+    assert (
+        len(refused.refused) == 1
+        and (tmp_path / "report/big.json").read_text() == "edited"
+    )
+    assert write(["{", "}"], force=True).written == ["report/big.json"]
+    assert [p.name for p in (tmp_path / "report").iterdir()] == [
+        "big.json"
+    ]  # no temp files
