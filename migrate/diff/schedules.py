@@ -116,25 +116,9 @@ def behaviour_job(key: tuple) -> Behaviour:
 
 
 def _pairs(quartz, airflow) -> list[tuple[int | None, int | None]]:
-    qset, aset = set(quartz), set(airflow)
-    only_q = sorted(qset - aset)
-    only_a = sorted(aset - qset)
-    out: list[tuple[int | None, int | None]] = []
-    i = j = 0
-    window = 3 * 3600 * 1000
-    while i < len(only_q) or j < len(only_a):
-        q = only_q[i] if i < len(only_q) else None
-        a = only_a[j] if j < len(only_a) else None
-        if q is not None and a is not None and abs(q - a) < window:
-            out.append((q, a))
-            i, j = i + 1, j + 1
-        elif a is None or (q is not None and q < a):
-            out.append((q, None))
-            i += 1
-        else:
-            out.append((None, a))
-            j += 1
-    return out
+    from migrate.schedule.verify import pair_differences
+
+    return pair_differences(quartz, airflow, window=3 * 3600 * 1000)
 
 
 def build_timetable(type_name: str, data: str):

@@ -232,23 +232,20 @@ def _verify(schedule, airflow_fires, tz, horizon_days, start) -> Verification:
     return Verification(not differences, checked, scope, tuple(differences))
 
 
-def pair_differences(
-    quartz: list[datetime], airflow: list[datetime]
-) -> list[tuple[datetime | None, datetime | None]]:
-    """The instants only one side has, paired up in time order (within 3 hours) so a
-    report shows them side by side."""
-    qset, aset = set(quartz), set(airflow)
-    only_q = sorted(qset - aset)
-    only_a = sorted(aset - qset)
-    out: list[tuple[datetime | None, datetime | None]] = []
+def pair_differences(quartz, airflow, window=timedelta(hours=3)) -> list[tuple]:
+    """The instants only one side has, paired up in time order (within ``window``) so a
+    report shows them side by side.  Works on datetimes (window a timedelta) or on epoch
+    milliseconds (window in milliseconds)."""
+    only_q = sorted(set(quartz) - set(airflow))
+    only_a = sorted(set(airflow) - set(quartz))
+    out: list[tuple] = []
     i = j = 0
     while i < len(only_q) or j < len(only_a):
         q = only_q[i] if i < len(only_q) else None
         a = only_a[j] if j < len(only_a) else None
-        if q is not None and a is not None and abs(q - a) < timedelta(hours=3):
+        if q is not None and a is not None and abs(q - a) < window:
             out.append((q, a))
-            i += 1
-            j += 1
+            i, j = i + 1, j + 1
         elif a is None or (q is not None and q < a):
             out.append((q, None))
             i += 1
