@@ -15,7 +15,6 @@ from migrate.output import OutputWriter, SyncResult
 from migrate.problems import Problem
 from migrate.report import (
     Report,
-    parity_json,
     parity_markdown_lines,
     provenance_entry,
     provenance_lines,
@@ -94,7 +93,7 @@ def convert(
             rel = src.relative_to(SUPPORT_PACKAGE).as_posix()
             writer.put(f"plugins/sundial_compat/{rel}", src.read_text(encoding="utf-8"))
         writer.put("plugins/sundial_compat/.airflowignore", PLUGINS_IGNORE)
-    result.report = parity_json(models, loaded.problems, timezone)
+    result.report = Report(models, loaded.problems, timezone)
     writer.put_lines("report/parity.json", result.report.json_lines())
     writer.put_lines("report/parity.md", parity_markdown_lines(result.report))
     writer.put_lines("report/provenance.json", provenance_lines(provenance))

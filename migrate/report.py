@@ -68,12 +68,6 @@ class Report:
         )
 
 
-def parity_json(
-    models: list[DagModel], problems: list[Problem], timezone: str
-) -> Report:
-    return Report(models, problems, timezone)
-
-
 def summary(models: list[DagModel], problems: list[Problem]) -> dict:
     counts = Counter(f.severity for m in models for f in m.findings)
     worst = Counter(_worst(m) for m in models)
@@ -124,10 +118,6 @@ def provenance_lines(entries: list[str]):
 
 def _md(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def parity_markdown(report) -> str:
-    return "\n".join(parity_markdown_lines(report))
 
 
 def parity_markdown_lines(report):
@@ -199,16 +189,6 @@ def parity_markdown_lines(report):
             )
         lines.append("")
     yield from lines
-
-
-def dumps(data: dict) -> str:
-    """JSON with one line per list item (diff-friendly, and fast: the C encoder only runs
-    without indent, which matters for estates of thousands of processes)."""
-    return dumps_lines(list(data.items()))
-
-
-def dumps_lines(items) -> str:
-    return "\n".join(iter_json_lines(items)) + "\n"
 
 
 def iter_json_lines(items):

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from migrate.convert.ledger import FieldLedger
-from migrate.ir import Call, DagModel, Literal, Ref, Seconds, TaskNode, XCom
+from migrate.ir import DagModel, Literal, Ref, TaskNode, XCom
 from migrate.mapping.rules import Settings
 from migrate.sundial.model import (
     BatchCommand,

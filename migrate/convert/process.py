@@ -8,7 +8,6 @@ account of every source field.
 
 from __future__ import annotations
 
-import textwrap
 from migrate.convert.executors import EMPTY, SUPPORT, TaskContext, Unit, map_task
 from migrate.convert.ledger import FieldLedger
 from migrate.convert.naming import assign_unique, sanitize
@@ -25,7 +24,6 @@ from migrate.mapping.rules import MappingRules
 from migrate.schedule.choose import CRON, choose_schedule, why_not_cron
 from migrate.sundial.model import (
     ContinuousSchedule,
-    CronSchedule,
     EmailNotification,
     PagerDutyNotification,
     ProcessDefinition,
@@ -555,7 +553,3 @@ def _run_outcome(
     for other in dag.tasks:
         dag.edges.add((other.task_id, node.task_id))
     dag.tasks.append(node)
-
-
-def dedent(text: str) -> str:
-    return textwrap.dedent(text).strip()

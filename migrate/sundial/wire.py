@@ -867,7 +867,7 @@ def _check_dependencies(
         seen: dict[str, bool] = {}
         for dep in task.dependencies:
             if dep.task_name == task.name:
-                r.fail(path, f"task depends on itself", "remove the self-dependency")
+                r.fail(path, "task depends on itself", "remove the self-dependency")
             elif dep.task_name not in names:
                 if dep.task_name in all_names:
                     continue  # that task is invalid itself and already reported
