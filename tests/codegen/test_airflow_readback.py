@@ -98,7 +98,6 @@ def check_schedules(process, dag, entry):
     from airflow.timetables.simple import ContinuousTimetable
     from airflow.timetables.trigger import CronTriggerTimetable, DeltaTriggerTimetable
 
-    name = process.name
     timetable = coerce_to_core_timetable(dag.timetable)
     if process.schedule is None:
         assert not timetable.can_be_scheduled
@@ -185,7 +184,6 @@ def check_run_fails_like_sundial_when_optional_dependencies_exist(process, dag, 
     (ALL_DONE, downstream of every task) must decide the run as Sundial did."""
     from airflow.sdk import TriggerRule
 
-    name = process.name
     has_optional = any(
         not d.success_required for t in process.tasks for d in t.dependencies
     )
@@ -207,7 +205,6 @@ def _render(task, field):
 def check_executor_fields_carry_sundial_values_literally(process, dag, entry):
     from airflow.providers.standard.operators.bash import BashOperator
 
-    name = process.name
     for task in process.tasks:
         unit = {
             t.task_id.rsplit(".", 1)[-1]: t

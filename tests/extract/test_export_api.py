@@ -4,7 +4,6 @@ history, the manifest, atomicity and the command line."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from migrate.extract.export import export_api
 from migrate.extract.http import ExportError
 from migrate.pipeline import convert
 from tests.conftest import ESTATE
-from tests.extract.conftest import EXPORT_DAYS, FAST, HISTORY_DAYS, NOW
+from tests.extract.conftest import EXPORT_DAYS, FAST, NOW
 
 
 def dag_files(root: Path) -> dict[str, bytes]:

@@ -167,7 +167,6 @@ def test_database_going_away_mid_export(tmp_path):
     the output directory that looks like a complete export."""
     from fixtures.db.cluster import PostgresCluster, find_bindir
     from migrate.extract.export import Progress, export_db
-    from migrate.extract.http import ExportError
     from tests.extract.conftest import make_estate_db
 
     if find_bindir() is None:

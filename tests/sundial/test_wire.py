@@ -16,7 +16,6 @@ from migrate.sundial.model import (
     EmrCommand,
     NewEmrCluster,
     PagerDutyNotification,
-    ShellCommand,
     SourceRef,
 )
 from migrate.sundial.wire import read_process
