@@ -116,9 +116,11 @@ def convert_command(
     sys.exit(result.exit_code(strict))
 
 
-def _progress(items):
+def _progress(items, length=None):
     """Iterate with a progress bar on stderr (long estates take a while)."""
-    with click.progressbar(items, label="Generating DAGs", file=sys.stderr) as bar:
+    with click.progressbar(
+        items, length=length, label="Generating DAGs", file=sys.stderr
+    ) as bar:
         yield from bar
 
 

@@ -89,24 +89,39 @@ class OutputWriter:
         self.previous = read_manifest(self.root)
         self.result = SyncResult()
         self.recorded: dict[str, str] = {}
+        # size and modification time of files as this tool last wrote them (from the
+        # convert cache): a file that still has them is not read to learn its digest
+        self.trusted: dict[str, tuple[int, int]] = {}
+        self.kept_foreign: set[str] = (
+            set()
+        )  # refused: on disk is not what we would write
 
     def put(self, rel: str, text: str) -> None:
-        data = encode(text)
+        self.put_bytes(rel, encode(text))
+
+    def put_bytes(self, rel: str, data: bytes, again: bool = False) -> None:
+        """Write ``data`` as ``rel``; ``again``: this run wrote rel before and now has a
+        newer version of it (a process converted a second time)."""
+        if again:
+            self._forget(rel)
         self._settle(
             rel, sha256(data), lambda path: write_atomic(path, data), lambda: None
         )
 
     def put_lines(self, rel: str, lines) -> None:
-        """Like put(), for a large file given as an iterable of lines: streamed to a
-        temporary file while hashing, so it is never one string in memory."""
+        """Like put(), for a large file given as an iterable of lines."""
+        self.put_chunks(rel, (encode(line + "\n") for line in lines))
+
+    def put_chunks(self, rel: str, chunks) -> None:
+        """Like put(), for a large file given as an iterable of byte strings: streamed to
+        a temporary file while hashing, so it is never one string in memory."""
         path = safe_path(self.root, rel)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
         digest = hashlib.sha256()
         try:
             with os.fdopen(fd, "wb") as handle:
-                for line in lines:
-                    data = encode(line + "\n")
+                for data in chunks:
                     digest.update(data)
                     handle.write(data)
             self._settle(
@@ -119,6 +134,49 @@ class OutputWriter:
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
+    def intact(
+        self, rel: str, digest: str, stat: tuple[int, int] | None = None
+    ) -> bool:
+        """Is ``rel`` on disk still the file this tool wrote with ``digest``, judged by the
+        size and modification time recorded when it was written (no read, no hash)?
+        ``stat`` defaults to the one in ``trusted``."""
+        if stat is None:
+            stat = self.trusted.get(rel)
+        if stat is None or self.previous.get(rel) != digest:
+            return False
+        try:  # a stat, so no need to check the path first
+            st = os.stat(os.path.join(self.root, rel))
+        except (OSError, ValueError):
+            return False
+        return (st.st_size, st.st_mtime_ns) == tuple(stat)
+
+    def keep(self, rel: str, digest: str) -> None:
+        """Record an ``intact`` file as this run's output, unchanged."""
+        if rel in self.recorded:
+            raise ValueError(f"output {rel!r} produced twice")
+        self.result.unchanged.append(rel)
+        self.recorded[rel] = digest
+
+    def _forget(self, rel: str) -> None:
+        if self.recorded.pop(rel, None) is not None:
+            for outcome in (self.result.written, self.result.unchanged):
+                if rel in outcome:
+                    outcome.remove(rel)
+
+    def stats(self) -> dict[str, tuple[int, int]]:
+        """Size and modification time of every file recorded, as they are now (not of
+        files left alone because someone edited them)."""
+        out = {}
+        for rel in self.recorded:
+            if rel in self.kept_foreign:
+                continue
+            try:
+                st = os.stat(self.root / rel)
+            except OSError:
+                continue
+            out[rel] = (st.st_size, st.st_mtime_ns)
+        return out
+
     def _settle(self, rel: str, digest: str, write, discard) -> None:
         """Write the new content unless it is unchanged, or the file on disk is not the one
         this tool wrote last time (edited, or foreign): then refuse, unless forced."""
@@ -126,7 +184,12 @@ class OutputWriter:
         if rel in self.recorded:
             raise ValueError(f"output {rel!r} produced twice")
         if path.exists():
-            current = sha256(path.read_bytes())
+            if rel in self.previous and self.intact(rel, self.previous[rel]):
+                current = self.previous[
+                    rel
+                ]  # unchanged since we wrote it: no need to read
+            else:
+                current = sha256(path.read_bytes())
             if current == digest:
                 discard()
                 self.result.unchanged.append(rel)
@@ -150,6 +213,7 @@ class OutputWriter:
                 )
                 if rel in self.previous:
                     self.recorded[rel] = self.previous[rel]
+                self.kept_foreign.add(rel)
                 return
         write(path)
         self.result.written.append(rel)
@@ -174,9 +238,12 @@ class OutputWriter:
                     )
                 )
                 self.recorded[rel] = self.previous[rel]
+                self.kept_foreign.add(rel)
                 continue
             path.unlink()
             self.result.removed.append(rel)
+        self.result.written.sort()
+        self.result.unchanged.sort()
         manifest = {
             "tool": "sundial-migrate",
             "files": dict(sorted(self.recorded.items())),

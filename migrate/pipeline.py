@@ -1,30 +1,60 @@
-"""`migrate convert` as a library call: load -> model -> rules -> IR -> code -> report."""
+"""`migrate convert` as a library call: load -> model -> rules -> IR -> code -> report.
+
+The work is cut into units, one per process (migrate/units.py: mapped, rendered, report
+fragments encoded), built by worker processes on every core (migrate/workers.py) and
+remembered between runs (migrate/cache.py): a re-run reads only the definition files that
+changed and builds only the processes whose inputs changed; the report files are
+assembled from fragments, new ones and ones copied from the previous reports.
+"""
 
 from __future__ import annotations
 
-import json
+import os
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from migrate.codegen.python import render_dag
-from migrate.convert import convert_estate
-from migrate.ir import DagModel, Finding
+from migrate.cache import ConvertCache, CachedUnit, file_stat, fingerprint
+from migrate.convert import base_dag_id
+from migrate.convert.naming import assign_unique
+from migrate.ir import Finding
 from migrate.mapping.rules import MappingRules
 from migrate.output import OutputWriter, SyncResult
 from migrate.problems import Problem
 from migrate.report import (
-    Report,
-    parity_markdown_lines,
-    provenance_entry,
-    provenance_lines,
+    REPORT_VERSION,
+    FragmentSink,
+    ProcessSummary,
+    invalid_entries,
+    parity_json_chunks,
+    parity_markdown_chunks,
+    provenance_json_chunks,
+    summary,
 )
-from migrate.sundial.load import load_sources
+from migrate.schedule import choose
+from migrate.schedule.verify import DEFAULT_HORIZON_DAYS
+from migrate.sundial.load import definition_files, duplicate_problem
 from migrate.support import SUPPORT_PACKAGE
+from migrate.units import BuildSpec, BuiltUnit, UnitMeta
+from migrate.workers import WorkerPool, available_cores
 
 # Airflow's plugins manager imports every .py file under the plugins folder as a top-level
 # module; only the plugin entry point should be (the package is imported as sundial_compat.*).
 PLUGINS_IGNORE = "# written by sundial-migrate\n*\n!sundial_compat_plugin.py\n"
+
+# The three reports, each holding one fragment per process (in process name order).
+REPORT_FILES = ("report/parity.json", "report/parity.md", "report/provenance.json")
+
+# Below this many definition files to read, starting workers costs more than it saves.
+MIN_PARALLEL_FILES = 64
+
+# File times advance in steps (the kernel's clock tick, a few ms): a file changed within
+# this long of being looked at might change again without its time changing.  Such
+# definition files are not remembered; after writing, the run waits this long once so
+# the times it records for its own files are final.
+RACY_NS = 50_000_000
 
 
 class UsageError(ValueError):
@@ -33,17 +63,16 @@ class UsageError(ValueError):
 
 @dataclass
 class ConvertResult:
-    models: list[DagModel] = field(default_factory=list)
+    processes: list[ProcessSummary] = field(default_factory=list)  # name order
     problems: list[Problem] = field(default_factory=list)
-    report: "Report | None" = None
+    report: dict | None = None  # report_version, timezone, summary, invalid
     sync: SyncResult | None = None
+    built: int = 0  # processes converted in this run; the others were unchanged
 
     def exit_code(self, strict: bool) -> int:
         if self.problems:
             return 1
-        if strict and any(
-            f.severity != "exact" for m in self.models for f in m.findings
-        ):
+        if strict and any(any(p.counts[1:]) for p in self.processes):
             return 1
         return 0
 
@@ -66,61 +95,409 @@ def convert(
     progress=None,
     force: bool = False,
     inline_secrets: bool = False,
+    jobs: int | None = None,
+    cache: bool = True,
 ) -> ConvertResult:
+    """Convert the definitions in ``sources`` into ``out``.  ``progress(iterable, length)``
+    wraps the building of the processes; ``jobs``: worker processes (default: one per
+    core when there is enough to do); ``cache=False`` converts everything again."""
     check_timezone(timezone)
     rules = MappingRules.load(list(mappings))
     if inline_secrets:
         rules = rules.with_defaults(inline_secrets=True)
-    loaded = load_sources(sources)
-    models = convert_estate(loaded.processes, rules, timezone, loaded.problems)
-    _report_shared_aux_files(models)
-    result = ConvertResult(models=models, problems=loaded.problems)
-    writer = OutputWriter(Path(out), force=force)
-    aux: dict[str, str] = {}  # shared job definition specs: the last process's version
-    provenance: list[str] = []
-    for model in progress(models) if progress else models:
-        writer.put(model.file, render_dag(model))  # written at once, not held
-        aux.update(model.aux_files)
-        # keep what the reports need, compactly: the task graph is no longer needed
-        provenance.append(json.dumps(provenance_entry(model), ensure_ascii=False))
-        model.release_code_model()
-    for rel in sorted(aux):
-        writer.put(rel, aux[rel])
-    if any(m.support_modules for m in models):
-        # the whole package (operators, the Quartz timetable, its engine, the plugin that
-        # registers it), so DAG imports and the registered timetable share one source
-        for src in sorted(SUPPORT_PACKAGE.rglob("*.py")):
-            rel = src.relative_to(SUPPORT_PACKAGE).as_posix()
-            writer.put(f"plugins/sundial_compat/{rel}", src.read_text(encoding="utf-8"))
-        writer.put("plugins/sundial_compat/.airflowignore", PLUGINS_IGNORE)
-    result.report = Report(models, loaded.problems, timezone)
-    writer.put_lines("report/parity.json", result.report.json_lines())
-    writer.put_lines("report/parity.md", parity_markdown_lines(result.report))
-    writer.put_lines("report/provenance.json", provenance_lines(provenance))
-    result.sync = writer.finish()
-    result.problems.extend(result.sync.refused)
-    return result
+    files = [str(p) for p in definition_files(sources)]
+    out = Path(out)
+    fp = fingerprint(rules, timezone)
+    remembered = ConvertCache.load(out, fp) if cache else ConvertCache(fp)
+    return _EstateBuild(files, out, rules, timezone, remembered, force).run(
+        jobs, progress
+    )
 
 
-def _report_shared_aux_files(models: list[DagModel]) -> None:
-    """Sundial named Batch job definitions after the task alone, so processes with a task of
-    the same name shared one definition.  Where their specs differ, say so on each process.
-    """
-    owners: dict[str, list[DagModel]] = {}
-    for model in models:
-        for rel in model.aux_files:
-            owners.setdefault(rel, []).append(model)
-    for rel, sharing in sorted(owners.items()):
-        if len({m.aux_files[rel] for m in sharing}) < 2:
+class _EstateBuild:
+    """One run of convert over an estate."""
+
+    def __init__(self, files, out, rules, tz, remembered: ConvertCache, force: bool):
+        self.files = files
+        self.out = out
+        self.rules = rules
+        self.tz = tz
+        self.cache = remembered
+        self.writer = OutputWriter(out, force=force)
+        self.writer.trusted = remembered.outputs
+        self.stats = {f: file_stat(f) for f in files}
+        self.stat_time = time.time_ns()
+        self.items: dict[str, list] = {}  # file -> what was read from it
+        self.read_now: set[str] = set()  # files the workers hold in this run
+        self.where: dict[str, tuple[str, int]] = {}  # process -> (file, position)
+        self.schedule: dict[str, object] = {}
+        self.problems: list[Problem] = []
+        self.metas: dict[str, UnitMeta] = {}
+        self.built: set[str] = set()
+        self.fresh_aux: dict[str, dict[str, str]] = {}
+        self.fragments: dict[str, tuple[str, tuple]] = {}  # name -> (source, locations)
+        self.specs: dict[str, BuildSpec] = {}
+        self.spool = [tempfile.TemporaryFile() for _ in REPORT_FILES]
+        self.spool_end = [0 for _ in REPORT_FILES]
+
+    # -- the run --------------------------------------------------------------------
+
+    def run(self, jobs: int | None, progress) -> ConvertResult:
+        if not self._reports_intact():
+            self.cache.units.clear()  # fragments can no longer be copied from them
+        dirty = [f for f in self.files if not self._unchanged(f)]
+        self.dirty = set(dirty)
+        for f in self.files:
+            if f not in dirty:
+                self.items[f] = self.cache.files[f][1]
+        choose.adopt_choices(self.cache.choices)
+        if jobs is None:
+            jobs = available_cores() if len(dirty) >= MIN_PARALLEL_FILES else 1
+        with WorkerPool(self.rules, self.tz, jobs) as pool:
+            self.pool = pool
+            self._read(dirty)
+            self._index()
+            need = self._plan()
+            self.progress = progress
+            for _ in range(4):  # settles in one round, two when shared files changed
+                if need:
+                    self._build(need)
+                need = self._recheck()
+                if not need:
+                    break
+            else:
+                raise RuntimeError("convert: estate-wide findings did not settle")
+        try:
+            return self._finish()
+        finally:
+            for handle in self.spool:
+                handle.close()
+
+    def _unchanged(self, f: str) -> bool:
+        entry = self.cache.files.get(f)
+        return (
+            entry is not None
+            and self.stats[f] is not None
+            and entry[0] == self.stats[f]
+        )
+
+    def _reports_intact(self) -> bool:
+        return bool(self.cache.reports) and all(
+            rel in self.cache.reports
+            and self.writer.intact(
+                rel, self.cache.reports[rel][1], self.cache.reports[rel][0]
+            )
+            for rel in REPORT_FILES
+        )
+
+    def _read(self, paths: list[str]) -> None:
+        paths = [p for p in paths if p not in self.read_now]
+        for path, items in self.pool.read(paths):
+            self.items[path] = items
+        self.read_now.update(paths)
+
+    def _index(self) -> None:
+        """The estate as read: problems and the first definition of every name."""
+        seen: dict[str, str] = {}
+        for f in self.files:
+            for item in self.items[f]:
+                if item[0] == "problem":
+                    self.problems.append(item[1])
+                    continue
+                _, position, name, source, schedule = item
+                duplicate = duplicate_problem(name, source, seen)
+                if duplicate:
+                    self.problems.append(duplicate)
+                    continue
+                self.where[name] = (f, position)
+                self.schedule[name] = schedule
+        names = list(self.where)
+        self.ids = assign_unique(names, lambda n: base_dag_id(n, self.rules))
+        self.leading = _clash_findings(names, self.ids, self.rules)
+
+    def _plan(self) -> dict[str, BuildSpec]:
+        """What must be built: every process the cache cannot vouch for."""
+        reusable = {}
+        for name, position in self.where.items():
+            cached = self.cache.units.get(name)
+            if cached is not None and cached.position == position:
+                reusable[name] = cached
+        self.metas = {name: c.meta for name, c in reusable.items()}  # a prediction
+        self.shared = _shared_files(self.metas)
+        trailing = _aux_findings(self.shared)
+        need = {}
+        for name in self.where:
+            spec = self._spec(name, trailing)
+            cached = reusable.get(name)
+            if (
+                cached is None
+                or self.where[name][0] in self.dirty
+                or cached.meta.spec_key != spec.key()
+                or not self.writer.intact(
+                    cached.meta.summary.file,
+                    cached.meta.dag_digest,
+                    self.cache.outputs.get(cached.meta.summary.file),
+                )
+            ):
+                need[name] = spec
+            else:
+                self.fragments[name] = ("old", cached.fragments)
+        return need
+
+    def _spec(self, name: str, trailing: dict) -> BuildSpec:
+        spec = BuildSpec(
+            self.ids[name], self.leading.get(name, ()), trailing.get(name, ())
+        )
+        self.specs[name] = spec
+        return spec
+
+    def _build(self, need: dict[str, BuildSpec]) -> None:
+        self._read(sorted({self.where[name][0] for name in need}))
+        wanted = {
+            self.schedule[name] for name in need if self.schedule[name] is not None
+        }
+        known = choose.known_choices()
+        missing = sorted(
+            (s for s in wanted if (s, self.tz, DEFAULT_HORIZON_DAYS) not in known),
+            key=repr,
+        )
+        if missing:
+            choose.adopt_choices(self.pool.prove(missing))
+        by_key = {self.where[name]: name for name in need}
+        jobs = [(self.where[name], spec) for name, spec in sorted(need.items())]
+        results = self.pool.build(jobs)
+        if self.progress:
+            results = self.progress(results, len(jobs))
+        for key, result in results:
+            name = by_key[key]
+            if isinstance(result, Problem):
+                self.problems.append(result)
+                self.metas.pop(name, None)
+                self.fragments.pop(name, None)
+                continue
+            self._take(name, result)
+
+    def _take(self, name: str, unit: BuiltUnit) -> None:
+        self.writer.put_bytes(
+            unit.meta.summary.file, unit.dag, again=name in self.built
+        )
+        self.built.add(name)
+        self.metas[name] = unit.meta
+        self.fresh_aux[name] = unit.aux
+        locations = []
+        for i, data in enumerate((unit.parity_entry, unit.markdown, unit.provenance)):
+            self.spool[i].write(data)
+            locations.append((self.spool_end[i], len(data)))
+            self.spool_end[i] += len(data)
+        self.fragments[name] = ("new", tuple(locations))
+
+    def _recheck(self) -> dict[str, BuildSpec]:
+        """Estate-wide findings that depend on what was built (job definitions shared with
+        different contents), and shared files whose owner must write them again."""
+        self.shared = _shared_files(self.metas)
+        trailing = _aux_findings(self.shared)
+        need = {}
+        for name, meta in self.metas.items():
+            spec = self._spec(name, trailing)
+            if meta.spec_key != spec.key():
+                need[name] = spec
+        for rel, owner in _aux_owners(self.metas).items():
+            if owner in self.built or owner in need:
+                continue
+            if not self.writer.intact(
+                rel, self.metas[owner].aux_digests[rel], self.cache.outputs.get(rel)
+            ):
+                need[owner] = self.specs[owner]
+        return need
+
+    # -- writing what is not a DAG file ---------------------------------------------
+
+    def _finish(self) -> ConvertResult:
+        writer = self.writer
+        names = sorted(self.metas)
+        for name in names:
+            if name not in self.built:
+                meta = self.metas[name]
+                writer.keep(meta.summary.file, meta.dag_digest)
+        for rel, owner in sorted(_aux_owners(self.metas).items()):
+            if owner in self.built:
+                writer.put(rel, self.fresh_aux[owner][rel])
+            else:
+                writer.keep(rel, self.metas[owner].aux_digests[rel])
+        if any(self.metas[name].support for name in names):
+            # the whole package (operators, the Quartz timetable, its engine, the plugin
+            # that registers it), so DAG imports and the registered timetable share one source
+            for src in sorted(SUPPORT_PACKAGE.rglob("*.py")):
+                rel = src.relative_to(SUPPORT_PACKAGE).as_posix()
+                writer.put(
+                    f"plugins/sundial_compat/{rel}", src.read_text(encoding="utf-8")
+                )
+            writer.put("plugins/sundial_compat/.airflowignore", PLUGINS_IGNORE)
+        processes = [self.metas[name].summary for name in names]
+        report = {
+            "report_version": REPORT_VERSION,
+            "timezone": self.tz,
+            "summary": summary(processes, self.problems),
+            "invalid": invalid_entries(self.problems),
+            "shared_files": self.shared,
+        }
+        sinks = self._write_reports(report, processes, names)
+        result = ConvertResult(
+            processes=processes,
+            problems=list(self.problems),
+            report=report,
+            built=len(self.built),
+        )
+        result.sync = writer.finish()
+        result.problems.extend(result.sync.refused)
+        self._remember(names, sinks)
+        return result
+
+    def _write_reports(self, report, processes, names) -> list[FragmentSink]:
+        old = []
+        for rel in REPORT_FILES:
+            try:
+                old.append(os.open(self.out / rel, os.O_RDONLY))
+            except OSError:
+                old.append(None)
+        spool = [handle.fileno() for handle in self.spool]
+        for handle in self.spool:
+            handle.flush()
+
+        def fragments(i: int):
+            for name in names:
+                source, locations = self.fragments[name]
+                offset, length = locations[i]
+                fd = old[i] if source == "old" else spool[i]
+                data = os.pread(fd, length, offset)
+                if len(data) != length:
+                    raise RuntimeError(
+                        f"convert: {REPORT_FILES[i]} changed while reading it"
+                    )
+                yield data
+
+        sinks = [FragmentSink() for _ in REPORT_FILES]
+        try:
+            self.writer.put_chunks(
+                REPORT_FILES[0], parity_json_chunks(report, fragments(0), sinks[0])
+            )
+            self.writer.put_chunks(
+                REPORT_FILES[1],
+                parity_markdown_chunks(report, processes, fragments(1), sinks[1]),
+            )
+            self.writer.put_chunks(
+                REPORT_FILES[2], provenance_json_chunks(fragments(2), sinks[2])
+            )
+        finally:
+            for fd in old:
+                if fd is not None:
+                    os.close(fd)
+        return sinks
+
+    def _remember(self, names: list[str], sinks: list[FragmentSink]) -> None:
+        cache = ConvertCache(self.cache.fingerprint)
+        cache.choices = choose.known_choices()
+        cache.files = {
+            f: (self.stats[f], self.items[f])
+            for f in self.files
+            if self.stats[f] is not None
+            and f in self.items
+            and self.stats[f][1] < self.stat_time - RACY_NS
+        }
+        cache.outputs = self.writer.stats()
+        newest = max((stat[1] for stat in cache.outputs.values()), default=0)
+        wait = newest + RACY_NS - time.time_ns()
+        if wait > 0:
+            time.sleep(wait / 1e9)
+        written = set(self.writer.result.written) | set(self.writer.result.unchanged)
+        if all(rel in written for rel in REPORT_FILES):
+            cache.reports = {
+                rel: (cache.outputs[rel], self.writer.recorded[rel])
+                for rel in REPORT_FILES
+            }
+            for i, name in enumerate(names):
+                cache.units[name] = CachedUnit(
+                    self.where[name],
+                    self.metas[name],
+                    tuple(sink.placed[i] for sink in sinks),
+                )
+        try:
+            cache.save(self.out)
+        except OSError:
+            pass  # a cache that cannot be written only costs time next run
+
+
+def _clash_findings(
+    names: list[str], ids: dict[str, str], rules: MappingRules
+) -> dict[str, tuple[Finding, ...]]:
+    """Names that sanitize to the same DAG id: each says which, and which id it got."""
+    by_base: dict[str, list[str]] = {}
+    for name in names:
+        by_base.setdefault(base_dag_id(name, rules), []).append(name)
+    out = {}
+    for base, sharing in by_base.items():
+        if len(sharing) < 2:
             continue
-        names = ", ".join(repr(m.process) for m in sharing)
-        for model in sharing:
-            model.findings.append(
+        for name in sharing:
+            clash = [n for n in sorted(sharing) if n != name]
+            out[name] = (
+                Finding(
+                    "approximated",
+                    "process_definition_name",
+                    f"the name sanitizes to {base!r} like {', '.join(map(repr, clash))}; "
+                    f"this DAG is {ids[name]!r} (ids assigned in name order)",
+                ),
+            )
+    return out
+
+
+def _aux_owners(metas: dict[str, UnitMeta]) -> dict[str, str]:
+    """Shared file -> the process whose version is written (the last in name order)."""
+    owners = {}
+    for name in sorted(metas):
+        for rel in metas[name].aux_digests:
+            owners[rel] = name
+    return owners
+
+
+def _shared_files(metas: dict[str, UnitMeta]) -> list[dict]:
+    """Files several processes write with different contents (Sundial named Batch job
+    definitions after the task alone, so processes with a task of the same name shared
+    one).  One entry per file: who shares it and whose version is written."""
+    sharers: dict[str, list[str]] = {}
+    for name in sorted(metas):
+        for rel in metas[name].aux_digests:
+            sharers.setdefault(rel, []).append(name)
+    out = []
+    for rel, sharing in sorted(sharers.items()):
+        versions = len({metas[n].aux_digests[rel] for n in sharing})
+        if versions > 1:
+            out.append(
+                {
+                    "file": rel,
+                    "versions": versions,
+                    "written_from": sharing[-1],
+                    "processes": sharing,
+                }
+            )
+    return out
+
+
+def _aux_findings(shared: list[dict]) -> dict[str, tuple[Finding, ...]]:
+    """Each process writing a shared file says so.  The finding names no other process, so
+    a process's report does not change when others come and go (the list is estate-wide).
+    """
+    out: dict[str, list[Finding]] = {}
+    for entry in shared:
+        for name in entry["processes"]:
+            out.setdefault(name, []).append(
                 Finding(
                     "approximated",
                     "task_definitions",
-                    f"{rel} is shared by processes {names} with different contents (Sundial named "
-                    "job definitions after the task alone, so each run re-registered it, as the "
-                    f"generated register task will); the file holds {sharing[-1].process!r}'s version",
+                    f"{entry['file']} is also written for other processes, with different "
+                    "contents: Sundial named job definitions after the task alone, so each run "
+                    "re-registered it, as the generated register task will; the report's "
+                    "shared_files lists the processes and whose version the file holds",
                 )
             )
+    return {name: tuple(findings) for name, findings in out.items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 
 from migrate.ir import SEVERITIES, DagModel
 from migrate.problems import Problem
@@ -26,101 +27,164 @@ def process_entry(m: DagModel) -> dict:
     }
 
 
-class Report:
-    """The parity report over the models, built per process on demand, so an estate of
-    thousands of processes is never held as one big dictionary.  ``report["processes"]``
-    is a fresh iterator each time; the other keys are small."""
+@dataclass(frozen=True)
+class ProcessSummary:
+    """What the estate-wide parts of the reports need of one process (its full entry and
+    Markdown section are written once, as fragments, and copied into place)."""
 
-    def __init__(self, models: list[DagModel], problems: list[Problem], timezone: str):
-        self.models = models
-        self._keys = {
-            "report_version": REPORT_VERSION,
-            "timezone": timezone,
-            "summary": summary(models, problems),
-            "invalid": [
-                {
-                    "file": p.file,
-                    "process": p.process,
-                    "field": p.field,
-                    "message": p.message,
-                    "hint": p.hint,
-                }
-                for p in problems
-            ],
-        }
+    process: str
+    dag_id: str
+    file: str
+    counts: tuple[int, ...]  # findings per severity, in SEVERITIES order
+    to_create: tuple[tuple[str, str, str], ...]
 
-    def __getitem__(self, key: str):
-        if key == "processes":
-            return (process_entry(m) for m in self.models)
-        return self._keys[key]
-
-    def json_lines(self):
-        """parity.json, line by line: one line per process (diff-friendly, streamable)."""
-        k = self._keys
-        return iter_json_lines(
-            [
-                ("report_version", k["report_version"]),
-                ("timezone", k["timezone"]),
-                ("summary", k["summary"]),
-                ("processes", self["processes"]),
-                ("invalid", k["invalid"]),
-            ]
-        )
+    @property
+    def worst(self) -> str:
+        for severity, count in reversed(list(zip(SEVERITIES, self.counts))):
+            if count:
+                return severity
+        return "exact"
 
 
-def summary(models: list[DagModel], problems: list[Problem]) -> dict:
-    counts = Counter(f.severity for m in models for f in m.findings)
-    worst = Counter(_worst(m) for m in models)
+def summarize(m: DagModel) -> ProcessSummary:
+    counts = Counter(f.severity for f in m.findings)
+    return ProcessSummary(
+        m.process,
+        m.dag_id,
+        m.file,
+        tuple(counts.get(s, 0) for s in SEVERITIES),
+        tuple(m.to_create),
+    )
+
+
+def parity_entry_json(m: DagModel) -> str:
+    """The process's line in parity.json."""
+    return json.dumps(process_entry(m), ensure_ascii=False)
+
+
+def provenance_json(m: DagModel) -> str:
+    """The process's line in provenance.json."""
+    return json.dumps(provenance_entry(m), ensure_ascii=False)
+
+
+def markdown_section(m: DagModel) -> str:
+    """The process's section of parity.md: every finding that is not exact."""
+    lines = [f"### {_md(m.process)} → `{m.dag_id}`", ""]
+    notable = [f for f in m.findings if f.severity != "exact"]
+    if not notable:
+        lines += ["Every field maps exactly.", ""]
+    else:
+        lines += ["| severity | field | what differs |", "|---|---|---|"]
+        for f in notable:
+            lines.append(f"| {f.severity} | `{_md(f.field)}` | {_md(f.message)} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def summary(processes: list[ProcessSummary], problems: list[Problem]) -> dict:
+    counts = [sum(p.counts[i] for p in processes) for i in range(len(SEVERITIES))]
+    worst = Counter(p.worst for p in processes)
     return {
-        "processes_converted": len(models),
+        "processes_converted": len(processes),
         "definitions_invalid": len(problems),
-        "findings": {s: counts.get(s, 0) for s in SEVERITIES},
+        "findings": dict(zip(SEVERITIES, counts)),
         "processes_by_worst_finding": {s: worst.get(s, 0) for s in SEVERITIES},
     }
 
 
-def _worst(model: DagModel) -> str:
-    found = {f.severity for f in model.findings}
-    for severity in reversed(SEVERITIES):
-        if severity in found:
-            return severity
-    return "exact"
+def invalid_entries(problems: list[Problem]) -> list[dict]:
+    return [
+        {
+            "file": p.file,
+            "process": p.process,
+            "field": p.field,
+            "message": p.message,
+            "hint": p.hint,
+        }
+        for p in problems
+    ]
 
 
-def provenance_entry(m: DagModel) -> dict:
-    """Which Sundial fields and which rule produced every DAG and task argument."""
-    return {
-        "process": m.process,
-        "dag_id": m.dag_id,
-        "dag": {k: a.provenance.as_dict() for k, a in m.arguments.items()},
-        "tasks": {
-            n.task_id: {
-                "sundial_task": n.sundial_task,
-                "operator": f"{n.operator.module}.{n.operator.name}",
-                "arguments": {
-                    k: a.provenance.as_dict() for k, a in n.arguments.items()
-                },
-            }
-            for n in m.tasks
-        },
-    }
+class FragmentSink:
+    """Where assembled report files record the byte position of each process's fragment
+    (so the next run can copy it instead of converting the process again)."""
+
+    def __init__(self):
+        self.position = 0
+        self.placed: list[tuple[int, int]] = []
+
+    def emit(self, data: bytes) -> bytes:
+        self.position += len(data)
+        return data
+
+    def fragment(self, prefix: bytes, data: bytes, suffix: bytes) -> bytes:
+        self.placed.append((self.position + len(prefix), len(data)))
+        return self.emit(prefix + data + suffix)
 
 
-def provenance_lines(entries: list[str]):
-    """provenance.json from per-process entries already encoded as JSON."""
-    yield "{"
-    yield '  "processes": ['
-    for i, entry in enumerate(entries):
-        yield "    " + entry + ("," if i < len(entries) - 1 else "")
-    yield "  ]"
-    yield "}"
+def parity_json_chunks(report: dict, entries, sink: FragmentSink):
+    """parity.json as bytes: one line per process (its fragment) and per invalid entry."""
+    yield sink.emit(
+        b"{\n"
+        + f'  "report_version": {json.dumps(report["report_version"])},\n'.encode()
+        + f'  "timezone": {json.dumps(report["timezone"], ensure_ascii=False)},\n'.encode(
+            "utf-8", "backslashreplace"
+        )
+        + f'  "summary": {json.dumps(report["summary"])},\n'.encode()
+    )
+    yield from _json_list(b"processes", entries, sink, last=False)
+    invalid = (
+        json.dumps(p, ensure_ascii=False).encode("utf-8", "backslashreplace")
+        for p in report["invalid"]
+    )
+    yield from _json_list(b"invalid", invalid, FragmentSink(), last=False)
+    shared = (
+        json.dumps(p, ensure_ascii=False).encode("utf-8", "backslashreplace")
+        for p in report["shared_files"]
+    )
+    yield from _json_list(b"shared_files", shared, FragmentSink(), last=True)
+    yield sink.emit(b"}\n")
 
 
-def _md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def provenance_json_chunks(entries, sink: FragmentSink):
+    yield sink.emit(b"{\n")
+    yield from _json_list(b"processes", entries, sink, last=True)
+    yield sink.emit(b"}\n")
 
 
-def parity_markdown_lines(report):
+def _json_list(key: bytes, items, sink: FragmentSink, last: bool):
+    end = b"\n" if last else b",\n"
+    previous = None
+    opened = False
+    for item in items:
+        if not opened:
+            yield sink.emit(b'  "' + key + b'": [\n')
+            opened = True
+        if previous is not None:
+            yield sink.fragment(b"    ", previous, b",\n")
+        previous = item
+    if not opened:
+        yield sink.emit(b'  "' + key + b'": []' + end)
+        return
+    yield sink.fragment(b"    ", previous, b"\n")
+    yield sink.emit(b"  ]" + end)
+
+
+def parity_markdown_chunks(
+    report: dict, processes: list[ProcessSummary], sections, sink: FragmentSink
+):
+    """parity.md as bytes: summary, what to create, the table, then one section per
+    process (its fragment)."""
+    yield sink.emit(
+        "".join(line + "\n" for line in _markdown_head(report, processes)).encode(
+            "utf-8", "backslashreplace"
+        )
+    )
+    for section in sections:
+        yield sink.fragment(b"", section, b"\n")
+
+
+def _markdown_head(report: dict, processes: list[ProcessSummary]) -> list[str]:
     s = report["summary"]
     lines = [
         "# Sundial → Airflow parity report",
@@ -142,7 +206,7 @@ def parity_markdown_lines(report):
         for p in report["invalid"]:
             lines.append(f"- {_md(Problem(**p))}")
         lines.append("")
-    to_create = [(p["process"], c) for p in report["processes"] for c in p["to_create"]]
+    to_create = [c for p in processes for c in p.to_create]
     if to_create:
         lines += [
             "## Create in Airflow before enabling the DAGs",
@@ -151,12 +215,29 @@ def parity_markdown_lines(report):
             "|---|---|---|",
         ]
         seen = set()
-        for _process, c in to_create:
-            key = (c["kind"], c["id"])
-            if key in seen:
+        for kind, ident, purpose in to_create:
+            if (kind, ident) in seen:
                 continue
-            seen.add(key)
-            lines.append(f"| {c['kind']} | `{_md(c['id'])}` | {_md(c['purpose'])} |")
+            seen.add((kind, ident))
+            lines.append(f"| {kind} | `{_md(ident)}` | {_md(purpose)} |")
+        lines.append("")
+    if report["shared_files"]:
+        lines += [
+            "## Files shared by processes, with different contents",
+            "",
+            "Sundial named Batch job definitions after the task alone; these files hold "
+            "one process's version (each run registers its own, as Sundial's did).",
+            "",
+            "| file | versions | written from | processes |",
+            "|---|---|---|---|",
+        ]
+        for entry in report["shared_files"]:
+            lines.append(
+                f"| `{_md(entry['file'])}` | {entry['versions']} | "
+                f"{_md(entry['written_from'])} | "
+                + ", ".join(_md(n) for n in entry["processes"])
+                + " |"
+            )
         lines.append("")
     lines += [
         "## Processes",
@@ -164,50 +245,34 @@ def parity_markdown_lines(report):
         "| process | DAG | exact | approximated | unsupported | manual |",
         "|---|---|---|---|---|---|",
     ]
-    for p in report["processes"]:
-        c = Counter(f["severity"] for f in p["findings"])
+    for p in processes:
         lines.append(
-            f"| {_md(p['process'])} | [`{p['dag_id']}`]({'../' + p['file']}) | "
-            + " | ".join(str(c.get(k, 0)) for k in SEVERITIES)
+            f"| {_md(p.process)} | [`{p.dag_id}`]({'../' + p.file}) | "
+            + " | ".join(map(str, p.counts))
             + " |"
         )
     lines.append("")
-    yield from lines
-    lines = []
-    for p in report["processes"]:
-        yield from lines
-        lines = []
-        notable = [f for f in p["findings"] if f["severity"] != "exact"]
-        lines += [f"### {_md(p['process'])} → `{p['dag_id']}`", ""]
-        if not notable:
-            lines += ["Every field maps exactly.", ""]
-            continue
-        lines += ["| severity | field | what differs |", "|---|---|---|"]
-        for f in notable:
-            lines.append(
-                f"| {f['severity']} | `{_md(f['field'])}` | {_md(f['message'])} |"
-            )
-        lines.append("")
-    yield from lines
+    return lines
 
 
-def iter_json_lines(items):
-    """A JSON object, one line per top-level scalar and per list item."""
-    yield "{"
-    for i, (key, value) in enumerate(items):
-        sep = "," if i < len(items) - 1 else ""
-        if isinstance(value, (list, tuple)) and not value:
-            yield f"  {json.dumps(key)}: []{sep}"
-        elif isinstance(value, (list, tuple)) or hasattr(value, "__next__"):
-            yield f"  {json.dumps(key)}: ["
-            previous = None
-            for item in value:
-                if previous is not None:
-                    yield "    " + previous + ","
-                previous = json.dumps(item, ensure_ascii=False)
-            if previous is not None:
-                yield "    " + previous
-            yield f"  ]{sep}"
-        else:
-            yield f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{sep}"
-    yield "}"
+def provenance_entry(m: DagModel) -> dict:
+    """Which Sundial fields and which rule produced every DAG and task argument."""
+    return {
+        "process": m.process,
+        "dag_id": m.dag_id,
+        "dag": {k: a.provenance.as_dict() for k, a in m.arguments.items()},
+        "tasks": {
+            n.task_id: {
+                "sundial_task": n.sundial_task,
+                "operator": f"{n.operator.module}.{n.operator.name}",
+                "arguments": {
+                    k: a.provenance.as_dict() for k, a in n.arguments.items()
+                },
+            }
+            for n in m.tasks
+        },
+    }
+
+
+def _md(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")

@@ -10,14 +10,14 @@ from migrate.problems import Problem
 from migrate.sundial.model import ProcessDefinition
 
 
-def _base_id(name: str, rules: MappingRules) -> str:
+def base_dag_id(name: str, rules: MappingRules) -> str:
     return sanitize(rules.resolve(name)["dag_id_prefix"] + name, allow_dot=True)
 
 
 def dag_ids(processes: list[ProcessDefinition], rules: MappingRules) -> dict[str, str]:
     """Sundial process name -> unique DAG id (prefix from the rules, sanitized)."""
     return assign_unique(
-        [p.name for p in processes], lambda name: _base_id(name, rules)
+        [p.name for p in processes], lambda name: base_dag_id(name, rules)
     )
 
 
@@ -32,7 +32,7 @@ def convert_estate(
     ids = dag_ids(processes, rules)
     by_base: dict[str, list[str]] = {}
     for name in ids:
-        by_base.setdefault(_base_id(name, rules), []).append(name)
+        by_base.setdefault(base_dag_id(name, rules), []).append(name)
     models = []
     for process in sorted(processes, key=lambda p: p.name):
         try:
@@ -52,7 +52,7 @@ def convert_estate(
                 )
             )
             continue
-        base = _base_id(process.name, rules)
+        base = base_dag_id(process.name, rules)
         clash = [n for n in by_base[base] if n != process.name]
         if clash:
             model.findings.insert(

@@ -22,8 +22,6 @@ mismatch is reported, never hidden.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-
 from migrate.schedule.translate import CronTranslation, translate_cron
 from migrate.schedule.verify import (
     DEFAULT_HORIZON_DAYS,
@@ -50,10 +48,32 @@ class ScheduleChoice:
         return self.proof.exact
 
 
-@lru_cache(maxsize=4096)
+# proven choices: (schedule, zone, horizon) -> choice.  An estate repeats a few hundred
+# schedules thousands of times; `migrate convert` also keeps them between runs (its cache)
+# and hands them to its worker processes, so each distinct schedule is proven once.
+_CHOICES: dict[tuple[CronSchedule, str, int], ScheduleChoice] = {}
+
+
+def known_choices() -> dict[tuple[CronSchedule, str, int], ScheduleChoice]:
+    return dict(_CHOICES)
+
+
+def adopt_choices(choices: dict[tuple[CronSchedule, str, int], ScheduleChoice]) -> None:
+    """Take choices proven elsewhere (a cache written by this same version, a worker)."""
+    _CHOICES.update(choices)
+
+
 def choose_schedule(
     schedule: CronSchedule, tz: str, horizon_days: int = DEFAULT_HORIZON_DAYS
 ) -> ScheduleChoice:
+    key = (schedule, tz, horizon_days)
+    choice = _CHOICES.get(key)
+    if choice is None:
+        choice = _CHOICES[key] = _choose(schedule, tz, horizon_days)
+    return choice
+
+
+def _choose(schedule: CronSchedule, tz: str, horizon_days: int) -> ScheduleChoice:
     translation = translate_cron(schedule)
     cron_proof = None
     if translation.cron is not None:

@@ -54,26 +54,44 @@ def load_sources(sources: Iterable[Path]) -> LoadResult:
     result = LoadResult()
     seen: dict[str, str] = {}
     for path in definition_files(sources):
-        for item in _read_file(path, result.problems):
-            data, ref = item
-            parsed = read_process(data, ref)
-            if isinstance(parsed, list):
-                result.problems.extend(parsed)
+        for parsed in read_definition_file(path):
+            if isinstance(parsed, Problem):
+                result.problems.append(parsed)
                 continue
-            if parsed.name in seen:
-                result.problems.append(
-                    Problem(
-                        str(ref),
-                        parsed.name,
-                        "process_definition_name",
-                        f"duplicate process name (also defined in {seen[parsed.name]})",
-                        "process names are unique in Sundial; remove or rename one",
-                    )
-                )
+            duplicate = duplicate_problem(parsed.name, str(parsed.source), seen)
+            if duplicate:
+                result.problems.append(duplicate)
                 continue
-            seen[parsed.name] = str(ref)
             result.processes.append(parsed)
     return result
+
+
+def read_definition_file(path: Path) -> list[ProcessDefinition | Problem]:
+    """Every definition in one file, in order, or the problems that stop it being read."""
+    problems: list[Problem] = []
+    out: list[ProcessDefinition | Problem] = []
+    for data, ref in _read_file(path, problems):
+        parsed = read_process(data, ref)
+        if isinstance(parsed, list):
+            out.extend(parsed)
+        else:
+            out.append(parsed)
+    return problems + out
+
+
+def duplicate_problem(name: str, source: str, seen: dict[str, str]) -> Problem | None:
+    """Sundial's process names are unique: the first definition (in file order) wins.
+    ``seen`` maps the names so far to where they were defined."""
+    if name in seen:
+        return Problem(
+            source,
+            name,
+            "process_definition_name",
+            f"duplicate process name (also defined in {seen[name]})",
+            "process names are unique in Sundial; remove or rename one",
+        )
+    seen[name] = source
+    return None
 
 
 def _read_file(path: Path, problems: list[Problem]):

@@ -1,0 +1,222 @@
+"""Converting on every core: worker processes that each read a share of the definition
+files, prove a share of the distinct schedules, and build the units of the processes they
+read.  A worker keeps what it read between steps, so nothing big crosses a pipe but the
+finished units.  With one worker (small work, or one core) everything runs in this process.
+
+Workers are forked (Linux): they inherit the loaded mapping rules and the proven schedules.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import traceback
+from pathlib import Path
+from multiprocessing.connection import wait
+
+from migrate.mapping.rules import MappingRules
+from migrate.problems import Problem
+from migrate.schedule import choose
+from migrate.sundial.load import read_definition_file
+from migrate.sundial.model import CronSchedule, ProcessDefinition
+from migrate.units import BuildSpec, BuiltUnit, build_unit
+
+# (file, position in the file): the key of a definition while it is being converted
+DefKey = tuple[str, int]
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class Converter:
+    """The work of one worker, in whatever process it runs."""
+
+    def __init__(self, rules: MappingRules, tz: str):
+        self.rules = rules
+        self.tz = tz
+        self.loaded: dict[DefKey, ProcessDefinition] = {}
+
+    def read(self, paths: list[str]) -> list[tuple[str, list]]:
+        """Per file: ("problem", Problem) or ("process", position, name, source, schedule)."""
+        out = []
+        for path in paths:
+            items: list = []
+            for position, parsed in enumerate(read_definition_file(Path(path))):
+                if isinstance(parsed, Problem):
+                    items.append(("problem", parsed))
+                    continue
+                self.loaded[(path, position)] = parsed
+                schedule = (
+                    parsed.schedule
+                    if isinstance(parsed.schedule, CronSchedule)
+                    else None
+                )
+                items.append(
+                    ("process", position, parsed.name, str(parsed.source), schedule)
+                )
+            out.append((path, items))
+        return out
+
+    def prove(self, schedules: list[CronSchedule]) -> dict:
+        wanted = set(schedules)
+        for schedule in schedules:
+            choose.choose_schedule(schedule, self.tz)
+        return {
+            k: v
+            for k, v in choose.known_choices().items()
+            if k[0] in wanted and k[1] == self.tz
+        }
+
+    def adopt(self, choices: dict) -> None:
+        choose.adopt_choices(choices)
+
+    def build(self, key: DefKey, spec: BuildSpec) -> BuiltUnit | Problem:
+        return build_unit(self.loaded[key], spec, self.rules, self.tz)
+
+    def forget(self) -> None:
+        self.loaded.clear()
+
+
+class WorkerPool:
+    """``size`` workers; files are dealt out round-robin and each definition is built by
+    the worker that read it."""
+
+    def __init__(self, rules: MappingRules, tz: str, size: int):
+        self.size = max(1, size)
+        self.local = Converter(rules, tz) if self.size == 1 else None
+        self.owner: dict[str, int] = {}  # file -> worker index
+        self.pipes = []
+        self.procs = []
+        if self.local is None:
+            ctx = multiprocessing.get_context("fork")
+            for _ in range(self.size):
+                parent, child = ctx.Pipe()
+                proc = ctx.Process(target=_serve, args=(child, rules, tz), daemon=True)
+                proc.start()
+                child.close()
+                self.pipes.append(parent)
+                self.procs.append(proc)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        for pipe in self.pipes:
+            try:
+                pipe.send(("stop",))
+            except (BrokenPipeError, OSError):
+                pass
+        for proc in self.procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
+        self.pipes, self.procs = [], []
+
+    def _call_all(self, calls: list[tuple]) -> list:
+        """Send calls[i] to worker i, gather the replies in order."""
+        for pipe, call in zip(self.pipes, calls):
+            pipe.send(call)
+        return [_reply(pipe) for pipe in self.pipes]
+
+    def read(self, paths: list[str]) -> list[tuple[str, list]]:
+        """Read files (in any number of rounds); returns per file its items, in the order given."""
+        if self.local:
+            for path in paths:
+                self.owner[path] = 0
+            return self.local.read(paths)
+        shares: list[list[str]] = [[] for _ in range(self.size)]
+        start = len(self.owner)
+        for i, path in enumerate(paths):
+            worker = (start + i) % self.size
+            self.owner[path] = worker
+            shares[worker].append(path)
+        replies = self._call_all([("read", share) for share in shares])
+        by_path = dict(item for reply in replies for item in reply)
+        return [(path, by_path[path]) for path in paths]
+
+    def prove(self, schedules: list[CronSchedule]) -> dict:
+        """Prove each distinct schedule once (split among the workers), then give every
+        worker all the results."""
+        if self.local:
+            return self.local.prove(schedules)
+        shares = [schedules[i :: self.size] for i in range(self.size)]
+        choices: dict = {}
+        for reply in self._call_all([("prove", share) for share in shares]):
+            choices.update(reply)
+        self.adopt(choices)
+        return choices
+
+    def adopt(self, choices: dict) -> None:
+        if self.local:
+            self.local.adopt(choices)
+            return
+        if choices:
+            self._call_all([("adopt", choices)] * self.size)
+
+    def build(self, jobs: list[tuple[DefKey, BuildSpec]]):
+        """Yield (key, unit or problem) as the workers finish them (not in order)."""
+        if self.local:
+            for key, spec in jobs:
+                yield key, self.local.build(key, spec)
+            return
+        shares: list[list] = [[] for _ in range(self.size)]
+        for key, spec in jobs:
+            shares[self.owner[key[0]]].append((key, spec))
+        busy = {}
+        for pipe, share in zip(self.pipes, shares):
+            pipe.send(("build", share))
+            busy[pipe] = True
+        while busy:
+            for pipe in wait(list(busy)):
+                message = _reply(pipe)
+                if message is None:
+                    del busy[pipe]
+                else:
+                    yield from message
+
+
+def _reply(pipe):
+    try:
+        status, value = pipe.recv()
+    except EOFError:
+        raise RuntimeError("a convert worker process died") from None
+    if status == "error":
+        raise RuntimeError(f"a convert worker failed:\n{value}")
+    return value
+
+
+_BATCH = 32  # units sent back per message
+
+
+def _serve(pipe, rules: MappingRules, tz: str) -> None:
+    converter = Converter(rules, tz)
+    while True:
+        try:
+            call = pipe.recv()
+        except EOFError:
+            return
+        name, args = call[0], call[1:]
+        if name == "stop":
+            return
+        try:
+            if name == "build":
+                batch = []
+                for key, spec in args[0]:
+                    batch.append((key, converter.build(key, spec)))
+                    if len(batch) >= _BATCH:
+                        pipe.send(("ok", batch))
+                        batch = []
+                if batch:
+                    pipe.send(("ok", batch))
+                pipe.send(("ok", None))
+            else:
+                pipe.send(("ok", getattr(converter, name)(*args)))
+        except Exception:
+            pipe.send(("error", traceback.format_exc()))
