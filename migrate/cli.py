@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
 import click
 
-from migrate.diff.command import diff_command
-from migrate.extract.command import export_command
-from migrate.mapping.rules import MappingError
-from migrate.pipeline import UsageError, convert
-from migrate.sundial.load import SourceError
+
+class _LazyGroup(click.Group):
+    """Subcommands imported when used: `migrate convert` does not pay for the HTTP,
+    PostgreSQL and Airflow-loading code of `export` and `diff`."""
+
+    lazy = {
+        "export": "migrate.extract.command:export_command",
+        "diff": "migrate.diff.command:diff_command",
+    }
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx, name):
+        if name in self.lazy:
+            module, attr = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sundial-migrate")
 def main() -> None:
     """Move a Sundial estate onto Apache Airflow 3.
@@ -28,10 +42,6 @@ def main() -> None:
     Exit codes: 0 all good; 1 problems found (invalid definitions skipped, or with
     --strict any difference from Sundial); 2 the command could not run.
     """
-
-
-main.add_command(export_command, "export")
-main.add_command(diff_command, "diff")
 
 
 @main.command("convert")
@@ -68,9 +78,23 @@ main.add_command(diff_command, "diff")
     help="Write secret-looking env values into the DAG files instead of reading them "
     "from Airflow Variables. Avoid: anyone who can read the DAGs can read them.",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes [default: one per core when there are many definitions].",
+)
+@click.option(
+    "--no-cache",
+    "cache",
+    flag_value=False,
+    default=True,
+    help="Convert every definition, not only the changed ones.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 def convert_command(
-    sources, out, mappings, timezone, strict, force, inline_secrets, quiet
+    sources, out, mappings, timezone, strict, force, inline_secrets, jobs, cache, quiet
 ):
     """Convert Sundial process definitions into Airflow 3 DAG files.
 
@@ -80,7 +104,14 @@ def convert_command(
     DIR/report/parity.{json,md}: the fate of every Sundial field.
 
     Invalid definitions are reported one per line and skipped; the rest are converted.
+
+    A re-run converts only what changed (DIR/.sundial-migrate-cache remembers the
+    rest; --no-cache converts everything), on every core (--jobs).
     """
+    from migrate.mapping.rules import MappingError
+    from migrate.pipeline import UsageError, convert
+    from migrate.sundial.load import SourceError
+
     try:
         result = convert(
             list(sources),
@@ -90,6 +121,8 @@ def convert_command(
             progress=None if quiet else _progress,
             force=force,
             inline_secrets=inline_secrets,
+            jobs=jobs,
+            cache=cache,
         )
     except (UsageError, MappingError, SourceError) as exc:
         click.echo(f"error: {exc}", err=True)
@@ -106,9 +139,11 @@ def convert_command(
         click.echo(f"{label}: {problem}", err=True)
     if not quiet:
         s = result.report["summary"]
+        unchanged = s["processes_converted"] - result.built
         click.echo(
-            f"{s['processes_converted']} DAGs written to {out / 'dags'}, "
-            f"{s['definitions_invalid']} invalid definitions skipped; "
+            f"{s['processes_converted']} DAGs in {out / 'dags'}"
+            + (f" ({unchanged} unchanged, not converted again)" if unchanged else "")
+            + f", {s['definitions_invalid']} invalid definitions skipped; "
             + ", ".join(f"{k} {v}" for k, v in s["findings"].items())
             + f". Report: {out / 'report' / 'parity.md'}",
             err=True,

@@ -8,6 +8,7 @@ longer matches what it wrote, i.e. a file someone edited.  No path can leave DIR
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -47,10 +48,27 @@ def safe_path(root: Path, rel: str) -> Path:
     ):
         raise ValueError(f"unsafe output path {rel!r}")
     path = root / rel
-    resolved_root = root.resolve()
-    if resolved_root not in path.resolve().parents:
+    resolved_root = _resolved(str(root))
+    resolved = os.path.realpath(path)
+    if not resolved.startswith(resolved_root + os.sep):
         raise ValueError(f"output path {rel!r} leaves {root}")
     return path
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(root: str) -> str:
+    return os.path.realpath(root)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# files are written through a temporary file (mode 0600); give them the usual mode, so
+# an Airflow running as another user can read the DAGs
+FILE_MODE = 0o666 & ~_umask()
 
 
 def read_manifest(root: Path) -> dict[str, str]:
@@ -69,6 +87,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
@@ -99,12 +118,8 @@ class OutputWriter:
     def put(self, rel: str, text: str) -> None:
         self.put_bytes(rel, encode(text))
 
-    def put_bytes(self, rel: str, data: bytes, again: bool = False) -> None:
-        """Write ``data`` as ``rel``; ``again``: this run wrote rel before and now has a
-        newer version of it (a process converted a second time)."""
-        if again:
-            self._forget(rel)
-        self._settle(
+    def put_bytes(self, rel: str, data: bytes) -> tuple:
+        return self._settle(
             rel, sha256(data), lambda path: write_atomic(path, data), lambda: None
         )
 
@@ -120,6 +135,7 @@ class OutputWriter:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
         digest = hashlib.sha256()
         try:
+            os.fchmod(fd, FILE_MODE)
             with os.fdopen(fd, "wb") as handle:
                 for data in chunks:
                     digest.update(data)
@@ -157,12 +173,6 @@ class OutputWriter:
         self.result.unchanged.append(rel)
         self.recorded[rel] = digest
 
-    def _forget(self, rel: str) -> None:
-        if self.recorded.pop(rel, None) is not None:
-            for outcome in (self.result.written, self.result.unchanged):
-                if rel in outcome:
-                    outcome.remove(rel)
-
     def stats(self) -> dict[str, tuple[int, int]]:
         """Size and modification time of every file recorded, as they are now (not of
         files left alone because someone edited them)."""
@@ -177,46 +187,53 @@ class OutputWriter:
             out[rel] = (st.st_size, st.st_mtime_ns)
         return out
 
-    def _settle(self, rel: str, digest: str, write, discard) -> None:
+    def _settle(self, rel: str, digest: str, write, discard) -> tuple:
         """Write the new content unless it is unchanged, or the file on disk is not the one
-        this tool wrote last time (edited, or foreign): then refuse, unless forced."""
+        this tool wrote last time (edited, or foreign): then refuse, unless forced.
+        Returns what happened, for ``note`` (a worker process settles its files itself).
+        """
         path = safe_path(self.root, rel)
         if rel in self.recorded:
             raise ValueError(f"output {rel!r} produced twice")
+        outcome: tuple = ("written", digest, None)
         if path.exists():
             if rel in self.previous and self.intact(rel, self.previous[rel]):
-                current = self.previous[
-                    rel
-                ]  # unchanged since we wrote it: no need to read
+                current = self.previous[rel]  # as we wrote it: no need to read it
             else:
                 current = sha256(path.read_bytes())
             if current == digest:
-                discard()
-                self.result.unchanged.append(rel)
-                self.recorded[rel] = digest
-                return
-            if not self.force and self.previous.get(rel) != current:
-                discard()
+                outcome = ("unchanged", digest, None)
+            elif not self.force and self.previous.get(rel) != current:
                 why = (
                     "was edited since it was generated"
                     if rel in self.previous
                     else "was not written by sundial-migrate"
                 )
-                self.result.refused.append(
-                    Problem(
-                        str(path),
-                        None,
-                        None,
-                        f"not overwritten: the file {why}",
-                        "move your changes into mapping rules, or re-run with --force",
-                    )
+                problem = Problem(
+                    str(path),
+                    None,
+                    None,
+                    f"not overwritten: the file {why}",
+                    "move your changes into mapping rules, or re-run with --force",
                 )
-                if rel in self.previous:
-                    self.recorded[rel] = self.previous[rel]
-                self.kept_foreign.add(rel)
-                return
-        write(path)
-        self.result.written.append(rel)
+                outcome = ("refused", self.previous.get(rel), problem)
+        if outcome[0] == "written":
+            write(path)
+        else:
+            discard()
+        self.note(rel, outcome)
+        return outcome
+
+    def note(self, rel: str, outcome: tuple) -> None:
+        """Record what happened to ``rel`` (here, or in a worker process)."""
+        status, digest, problem = outcome
+        if status == "refused":
+            self.result.refused.append(problem)
+            self.kept_foreign.add(rel)
+            if digest is not None:
+                self.recorded[rel] = digest
+            return
+        getattr(self.result, status).append(rel)
         self.recorded[rel] = digest
 
     def finish(self) -> SyncResult:

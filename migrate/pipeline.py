@@ -21,23 +21,27 @@ from migrate.convert import base_dag_id
 from migrate.convert.naming import assign_unique
 from migrate.ir import Finding
 from migrate.mapping.rules import MappingRules
-from migrate.output import OutputWriter, SyncResult
+from migrate.output import OutputWriter, SyncResult, encode
 from migrate.problems import Problem
 from migrate.report import (
     REPORT_VERSION,
     FragmentSink,
     ProcessSummary,
     invalid_entries,
+    join_entry,
+    markdown_section,
+    notable_findings,
     parity_json_chunks,
     parity_markdown_chunks,
     provenance_json_chunks,
     summary,
+    with_findings,
 )
 from migrate.schedule import choose
 from migrate.schedule.verify import DEFAULT_HORIZON_DAYS
 from migrate.sundial.load import definition_files, duplicate_problem
 from migrate.support import SUPPORT_PACKAGE
-from migrate.units import BuildSpec, BuiltUnit, UnitMeta
+from migrate.units import BuildSpec, BuiltUnit, UnitMeta, spec_key
 from migrate.workers import WorkerPool, available_cores
 
 # Airflow's plugins manager imports every .py file under the plugins folder as a top-level
@@ -137,8 +141,13 @@ class _EstateBuild:
         self.fresh_aux: dict[str, dict[str, str]] = {}
         self.fragments: dict[str, tuple[str, tuple]] = {}  # name -> (source, locations)
         self.specs: dict[str, BuildSpec] = {}
-        self.spool = [tempfile.TemporaryFile() for _ in REPORT_FILES]
-        self.spool_end = [0 for _ in REPORT_FILES]
+        # fragments of the processes built in this run: parity.json lines (cut in two,
+        # see report.parity_entry_parts), provenance.json lines
+        self.spool = [tempfile.TemporaryFile() for _ in range(2)]
+        self.spool_end = [0, 0]
+        self.notable: dict[str, list] = {}  # for parity.md sections
+        self.trailing: dict[str, tuple[Finding, ...]] = {}
+        self.shared: list[dict] = []
 
     # -- the run --------------------------------------------------------------------
 
@@ -153,7 +162,7 @@ class _EstateBuild:
         choose.adopt_choices(self.cache.choices)
         if jobs is None:
             jobs = available_cores() if len(dirty) >= MIN_PARALLEL_FILES else 1
-        with WorkerPool(self.rules, self.tz, jobs) as pool:
+        with WorkerPool(self.rules, self.tz, jobs, self.writer) as pool:
             self.pool = pool
             self._read(dirty)
             self._index()
@@ -223,20 +232,17 @@ class _EstateBuild:
             if cached is not None and cached.position == position:
                 reusable[name] = cached
         self.metas = {name: c.meta for name, c in reusable.items()}  # a prediction
-        self.shared = _shared_files(self.metas)
-        trailing = _aux_findings(self.shared)
+        trailing = _aux_findings(_shared_files(self.metas))
         need = {}
         for name in self.where:
-            spec = self._spec(name, trailing)
+            spec = self._spec(name)
             cached = reusable.get(name)
             if (
                 cached is None
                 or self.where[name][0] in self.dirty
-                or cached.meta.spec_key != spec.key()
+                or cached.meta.spec_key != spec_key(spec, trailing.get(name, ()))
                 or not self.writer.intact(
-                    cached.meta.summary.file,
-                    cached.meta.dag_digest,
-                    self.cache.outputs.get(cached.meta.summary.file),
+                    cached.meta.summary.file, cached.meta.dag_digest
                 )
             ):
                 need[name] = spec
@@ -244,11 +250,8 @@ class _EstateBuild:
                 self.fragments[name] = ("old", cached.fragments)
         return need
 
-    def _spec(self, name: str, trailing: dict) -> BuildSpec:
-        spec = BuildSpec(
-            self.ids[name], self.leading.get(name, ()), trailing.get(name, ())
-        )
-        self.specs[name] = spec
+    def _spec(self, name: str) -> BuildSpec:
+        spec = self.specs[name] = BuildSpec(self.ids[name], self.leading.get(name, ()))
         return spec
 
     def _build(self, need: dict[str, BuildSpec]) -> None:
@@ -278,35 +281,45 @@ class _EstateBuild:
             self._take(name, result)
 
     def _take(self, name: str, unit: BuiltUnit) -> None:
-        self.writer.put_bytes(
-            unit.meta.summary.file, unit.dag, again=name in self.built
-        )
+        if not self.pool.local:  # written by the worker: record what happened
+            self.writer.note(unit.meta.summary.file, unit.written)
         self.built.add(name)
         self.metas[name] = unit.meta
         self.fresh_aux[name] = unit.aux
-        locations = []
-        for i, data in enumerate((unit.parity_entry, unit.markdown, unit.provenance)):
-            self.spool[i].write(data)
-            locations.append((self.spool_end[i], len(data)))
-            self.spool_end[i] += len(data)
-        self.fragments[name] = ("new", tuple(locations))
+        self.notable[name] = unit.notable
+        self.fragments[name] = (
+            "new",
+            (
+                self._spool(0, unit.entry_head),
+                self._spool(0, unit.entry_tail),
+                self._spool(1, unit.provenance),
+            ),
+        )
+
+    def _spool(self, i: int, data: bytes) -> tuple[int, int]:
+        self.spool[i].write(data)
+        location = (self.spool_end[i], len(data))
+        self.spool_end[i] += len(data)
+        return location
 
     def _recheck(self) -> dict[str, BuildSpec]:
-        """Estate-wide findings that depend on what was built (job definitions shared with
-        different contents), and shared files whose owner must write them again."""
+        """Remembered processes whose estate-wide findings changed (a job definition they
+        write is now shared with different contents, or no longer), and shared files whose
+        remembered writer must write them again.  Processes built in this run get their
+        estate-wide findings when the reports are written."""
         self.shared = _shared_files(self.metas)
-        trailing = _aux_findings(self.shared)
+        self.trailing = _aux_findings(self.shared)
         need = {}
         for name, meta in self.metas.items():
-            spec = self._spec(name, trailing)
-            if meta.spec_key != spec.key():
+            if name in self.built:
+                continue
+            spec = self._spec(name)
+            if meta.spec_key != spec_key(spec, self.trailing.get(name, ())):
                 need[name] = spec
         for rel, owner in _aux_owners(self.metas).items():
             if owner in self.built or owner in need:
                 continue
-            if not self.writer.intact(
-                rel, self.metas[owner].aux_digests[rel], self.cache.outputs.get(rel)
-            ):
+            if not self.writer.intact(rel, self.metas[owner].aux_digests[rel]):
                 need[owner] = self.specs[owner]
         return need
 
@@ -316,8 +329,12 @@ class _EstateBuild:
         writer = self.writer
         names = sorted(self.metas)
         for name in names:
-            if name not in self.built:
-                meta = self.metas[name]
+            meta = self.metas[name]
+            if name in self.built:  # now its estate-wide findings are known
+                more = self.trailing.get(name, ())
+                meta.summary = with_findings(meta.summary, more)
+                meta.spec_key = spec_key(self.specs[name], more)
+            else:
                 writer.keep(meta.summary.file, meta.dag_digest)
         for rel, owner in sorted(_aux_owners(self.metas).items()):
             if owner in self.built:
@@ -360,21 +377,33 @@ class _EstateBuild:
                 old.append(os.open(self.out / rel, os.O_RDONLY))
             except OSError:
                 old.append(None)
-        spool = [handle.fileno() for handle in self.spool]
         for handle in self.spool:
             handle.flush()
+        spool = [handle.fileno() for handle in self.spool]
+
+        def read(fd, location) -> bytes:
+            offset, length = location
+            data = os.pread(fd, length, offset)
+            if len(data) != length:
+                raise RuntimeError("convert: a report changed while it was read")
+            return data
 
         def fragments(i: int):
             for name in names:
                 source, locations = self.fragments[name]
-                offset, length = locations[i]
-                fd = old[i] if source == "old" else spool[i]
-                data = os.pread(fd, length, offset)
-                if len(data) != length:
-                    raise RuntimeError(
-                        f"convert: {REPORT_FILES[i]} changed while reading it"
-                    )
-                yield data
+                if source == "old":
+                    yield read(old[i], locations[i])
+                    continue
+                more = self.trailing.get(name, ())
+                if i == 0:
+                    head, tail = (read(spool[0], loc) for loc in locations[:2])
+                    yield join_entry(head, tail, list(more))
+                elif i == 1:
+                    meta = self.metas[name].summary
+                    notable = self.notable[name] + notable_findings(list(more))
+                    yield encode(markdown_section(meta.process, meta.dag_id, notable))
+                else:
+                    yield read(spool[1], locations[2])
 
         sinks = [FragmentSink() for _ in REPORT_FILES]
         try:

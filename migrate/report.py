@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from migrate.ir import SEVERITIES, DagModel
+from migrate.ir import SEVERITIES, DagModel, Finding
 from migrate.problems import Problem
 
 REPORT_VERSION = 1
@@ -57,9 +57,31 @@ def summarize(m: DagModel) -> ProcessSummary:
     )
 
 
-def parity_entry_json(m: DagModel) -> str:
-    """The process's line in parity.json."""
-    return json.dumps(process_entry(m), ensure_ascii=False)
+def parity_entry_parts(m: DagModel) -> tuple[str, str]:
+    """The process's line in parity.json, cut after its last finding, so findings known
+    only once the whole estate is built can be put in between: head + tail is the line,
+    head + ", " + more findings + tail (or head + more + tail when it has none) too."""
+    entry = process_entry(m)
+    findings = entry.pop("findings")
+    generations = entry.pop("api_generations")
+    to_create = entry.pop("to_create")
+    head = json.dumps(entry, ensure_ascii=False)[:-1] + ', "findings": ['
+    head += ", ".join(json.dumps(f, ensure_ascii=False) for f in findings)
+    tail = (
+        "], "
+        + json.dumps(
+            {"api_generations": generations, "to_create": to_create}, ensure_ascii=False
+        )[1:]
+    )
+    return head, tail
+
+
+def join_entry(head: bytes, tail: bytes, more: list[Finding]) -> bytes:
+    if not more:
+        return head + tail
+    extra = ", ".join(json.dumps(f.as_dict(), ensure_ascii=False) for f in more)
+    sep = b"" if head.endswith(b"[") else b", "
+    return head + sep + extra.encode("utf-8", "backslashreplace") + tail
 
 
 def provenance_json(m: DagModel) -> str:
@@ -67,18 +89,30 @@ def provenance_json(m: DagModel) -> str:
     return json.dumps(provenance_entry(m), ensure_ascii=False)
 
 
-def markdown_section(m: DagModel) -> str:
+def notable_findings(findings: list[Finding]) -> list[tuple[str, str, str]]:
+    return [(f.severity, f.field, f.message) for f in findings if f.severity != "exact"]
+
+
+def markdown_section(
+    process: str, dag_id: str, notable: list[tuple[str, str, str]]
+) -> str:
     """The process's section of parity.md: every finding that is not exact."""
-    lines = [f"### {_md(m.process)} → `{m.dag_id}`", ""]
-    notable = [f for f in m.findings if f.severity != "exact"]
+    lines = [f"### {_md(process)} → `{dag_id}`", ""]
     if not notable:
         lines += ["Every field maps exactly.", ""]
     else:
         lines += ["| severity | field | what differs |", "|---|---|---|"]
-        for f in notable:
-            lines.append(f"| {f.severity} | `{_md(f.field)}` | {_md(f.message)} |")
+        for severity, field_, message in notable:
+            lines.append(f"| {severity} | `{_md(field_)}` | {_md(message)} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def with_findings(s: ProcessSummary, more: list[Finding]) -> ProcessSummary:
+    counts = Counter(f.severity for f in more)
+    return replace(
+        s, counts=tuple(c + counts.get(k, 0) for c, k in zip(s.counts, SEVERITIES))
+    )
 
 
 def summary(processes: list[ProcessSummary], problems: list[Problem]) -> dict:

@@ -15,8 +15,8 @@ from migrate.output import encode, sha256
 from migrate.problems import Problem
 from migrate.report import (
     ProcessSummary,
-    markdown_section,
-    parity_entry_json,
+    notable_findings,
+    parity_entry_parts,
     provenance_json,
     summarize,
 )
@@ -25,27 +25,27 @@ from migrate.sundial.model import ProcessDefinition
 
 @dataclass(frozen=True)
 class BuildSpec:
-    """Everything outside the definition itself that a unit depends on: its DAG id and the
-    estate-wide findings (a name clash, a shared job definition), placed first / last.
-    """
+    """What a unit depends on besides its definition: its DAG id and the name-clash
+    findings placed first.  (Findings that depend on other processes' outputs, e.g. a
+    shared job definition, are appended to the report fragments by the parent.)"""
 
     dag_id: str
     leading: tuple[Finding, ...] = ()
-    trailing: tuple[Finding, ...] = ()
 
-    def key(self) -> str:
-        """A digest of the spec, to tell whether a remembered unit was built with it."""
-        if not self.leading and not self.trailing:
-            return "id:" + self.dag_id
-        return sha256(
-            repr(
-                (
-                    self.dag_id,
-                    [tuple(f.as_dict().values()) for f in self.leading],
-                    [tuple(f.as_dict().values()) for f in self.trailing],
-                )
-            ).encode("utf-8", "backslashreplace")
-        )
+
+def spec_key(spec: BuildSpec, trailing: tuple[Finding, ...] = ()) -> str:
+    """A digest of everything besides the definition a unit's outputs were made from."""
+    if not spec.leading and not trailing:
+        return "id:" + spec.dag_id
+    return sha256(
+        repr(
+            (
+                spec.dag_id,
+                [tuple(f.as_dict().values()) for f in spec.leading],
+                [tuple(f.as_dict().values()) for f in trailing],
+            )
+        ).encode("utf-8", "backslashreplace")
+    )
 
 
 @dataclass
@@ -61,14 +61,18 @@ class UnitMeta:
 
 @dataclass
 class BuiltUnit:
-    """A freshly built unit: the small part plus the texts to write (bytes, UTF-8)."""
+    """A freshly built unit: the small part plus the texts to write (bytes, UTF-8).  Its
+    parity.json line is cut in two (see report.parity_entry_parts); its parity.md
+    section is made from the notable findings when the estate's are known."""
 
     meta: UnitMeta
     dag: bytes
     aux: dict[str, str]
-    parity_entry: bytes
-    markdown: bytes
+    entry_head: bytes
+    entry_tail: bytes
+    notable: list[tuple[str, str, str]]
     provenance: bytes
+    written: tuple | None = None  # what writing the DAG file did (OutputWriter.note)
 
 
 def build_unit(
@@ -79,9 +83,9 @@ def build_unit(
     try:
         model = convert_process(process, spec.dag_id, rules, tz)
         model.findings[:0] = list(spec.leading)
-        model.findings.extend(spec.trailing)
         dag = encode(render_dag(model))
         provenance = encode(provenance_json(model))
+        head, tail = parity_entry_parts(model)
     except Exception as exc:  # a bug of ours must not cost the user the other processes
         return Problem(
             str(process.source),
@@ -92,7 +96,7 @@ def build_unit(
         )
     meta = UnitMeta(
         summary=summarize(model),
-        spec_key=spec.key(),
+        spec_key=spec_key(spec),
         dag_digest=sha256(dag),
         aux_digests={
             rel: sha256(encode(text)) for rel, text in model.aux_files.items()
@@ -103,7 +107,8 @@ def build_unit(
         meta,
         dag,
         dict(model.aux_files),
-        encode(parity_entry_json(model)),
-        encode(markdown_section(model)),
+        encode(head),
+        encode(tail),
+        notable_findings(model.findings),
         provenance,
     )

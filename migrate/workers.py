@@ -15,6 +15,7 @@ from pathlib import Path
 from multiprocessing.connection import wait
 
 from migrate.mapping.rules import MappingRules
+from migrate.output import OutputWriter
 from migrate.problems import Problem
 from migrate.schedule import choose
 from migrate.sundial.load import read_definition_file
@@ -35,9 +36,10 @@ def available_cores() -> int:
 class Converter:
     """The work of one worker, in whatever process it runs."""
 
-    def __init__(self, rules: MappingRules, tz: str):
+    def __init__(self, rules: MappingRules, tz: str, writer: OutputWriter):
         self.rules = rules
         self.tz = tz
+        self.writer = writer  # in a worker, a copy: outcomes go back with the units
         self.loaded: dict[DefKey, ProcessDefinition] = {}
 
     def read(self, paths: list[str]) -> list[tuple[str, list]]:
@@ -75,7 +77,13 @@ class Converter:
         choose.adopt_choices(choices)
 
     def build(self, key: DefKey, spec: BuildSpec) -> BuiltUnit | Problem:
-        return build_unit(self.loaded[key], spec, self.rules, self.tz)
+        """Build the unit and write its DAG file (each DAG file has one process, so
+        workers can write theirs side by side); the text is not sent back."""
+        unit = build_unit(self.loaded[key], spec, self.rules, self.tz)
+        if isinstance(unit, BuiltUnit):
+            unit.written = self.writer.put_bytes(unit.meta.summary.file, unit.dag)
+            unit.dag = b""
+        return unit
 
     def forget(self) -> None:
         self.loaded.clear()
@@ -85,9 +93,9 @@ class WorkerPool:
     """``size`` workers; files are dealt out round-robin and each definition is built by
     the worker that read it."""
 
-    def __init__(self, rules: MappingRules, tz: str, size: int):
+    def __init__(self, rules: MappingRules, tz: str, size: int, writer: OutputWriter):
         self.size = max(1, size)
-        self.local = Converter(rules, tz) if self.size == 1 else None
+        self.local = Converter(rules, tz, writer) if self.size == 1 else None
         self.owner: dict[str, int] = {}  # file -> worker index
         self.pipes = []
         self.procs = []
@@ -95,7 +103,9 @@ class WorkerPool:
             ctx = multiprocessing.get_context("fork")
             for _ in range(self.size):
                 parent, child = ctx.Pipe()
-                proc = ctx.Process(target=_serve, args=(child, rules, tz), daemon=True)
+                proc = ctx.Process(
+                    target=_serve, args=(child, rules, tz, writer), daemon=True
+                )
                 proc.start()
                 child.close()
                 self.pipes.append(parent)
@@ -195,8 +205,8 @@ def _reply(pipe):
 _BATCH = 32  # units sent back per message
 
 
-def _serve(pipe, rules: MappingRules, tz: str) -> None:
-    converter = Converter(rules, tz)
+def _serve(pipe, rules: MappingRules, tz: str, writer: OutputWriter) -> None:
+    converter = Converter(rules, tz, writer)
     while True:
         try:
             call = pipe.recv()

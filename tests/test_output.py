@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from migrate.output import MANIFEST, read_manifest, safe_path, sync
+from migrate.output import MANIFEST, OutputWriter, read_manifest, safe_path, sync
 
 
 def test_second_run_writes_nothing_new(tmp_path):
@@ -81,3 +81,28 @@ def test_streamed_files_follow_the_same_rules(tmp_path):
     assert [p.name for p in (tmp_path / "report").iterdir()] == [
         "big.json"
     ]  # no temp files
+
+
+def test_a_symlink_cannot_lead_outside(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "out"
+    root.mkdir()
+    (root / "dags").symlink_to(outside)
+    with pytest.raises(ValueError):
+        safe_path(root, "dags/x.py")
+
+
+def test_files_get_the_usual_mode_so_airflow_can_read_them(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    writer = OutputWriter(tmp_path)
+    writer.put("dags/a.py", "a\n")
+    writer.put_lines("report/big.json", ["{}"])
+    writer.finish()
+    for rel in ("dags/a.py", "report/big.json"):
+        mode = stat.S_IMODE((tmp_path / rel).stat().st_mode)
+        assert mode == 0o666 & ~mask, (rel, oct(mode))
