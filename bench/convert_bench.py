@@ -2,8 +2,11 @@
 
     .venv/bin/python bench/convert_bench.py [--sizes 1000 10000] [--parse-repeats 200]
 
-Each convert runs in a fresh `migrate convert` process (wall time and peak RSS from the
-child's rusage), on a seeded synthetic estate (fixtures/synthetic.py).  Parse time
+Each convert runs in a fresh `migrate convert` process, on a seeded synthetic estate
+(fixtures/synthetic.py): wall time, peak RSS of the largest process (rusage) and peak PSS
+of the parent and its worker processes together (sampled from /proc).  Per size: a full
+convert into an empty directory, the re-convert after one definition changed (the cache
+at work), the same with --no-cache, and a full convert with one worker (--jobs 1).  Parse time
 compares, in the same warm process, Airflow's DagBag parse of a generated DAG file with a
 hand-written minimal DAG that has the same operators and edges (bench/parse/).
 """
@@ -29,21 +32,60 @@ from fixtures.synthetic import generate, write  # noqa: E402
 MIGRATE = [sys.executable, "-m", "migrate.cli"]
 
 
-def run_convert(source: Path, out: Path) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one `migrate convert` child process."""
+def _tree(pid: int) -> list[int]:
+    """pid and all its descendants (the convert workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def _pss_kib(pid: int) -> int:
+    """Proportional set size: shared pages (fork's copy-on-write) counted once overall."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run_convert(source: Path, out: Path, *extra: str) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MiB of the largest process, peak PSS MiB of the parent
+    and its workers together, sampled every 20 ms) of one `migrate convert` run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.monotonic()
-    result = subprocess.run(
-        [*MIGRATE, "convert", str(source), "--out", str(out), "-q"],
+    proc = subprocess.Popen(
+        [*MIGRATE, "convert", str(source), "--out", str(out), "-q", *extra],
         cwd=ROOT,
-        capture_output=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
     )
+    peak_total = 0
+    while proc.poll() is None:
+        peak_total = max(peak_total, sum(_pss_kib(p) for p in _tree(proc.pid)))
+        time.sleep(0.02)
     wall = time.monotonic() - start
-    if result.returncode not in (0, 1):
-        raise SystemExit(f"convert failed: {result.stderr[-2000:]}")
+    stderr = proc.stderr.read()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"convert failed: {stderr[-2000:]}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024
+    return wall, max(peak, before) / 1024, peak_total / 1024
 
 
 def bench_size(n: int, work: Path) -> dict:
@@ -53,20 +95,28 @@ def bench_size(n: int, work: Path) -> dict:
         len(json.loads(p.read_text())["task_definitions"])
         for p in source.glob("*.json")
     )
-    full_wall, full_rss = run_convert(source, out)
+    full_wall, full_rss, full_total = run_convert(source, out)
     # change one process (a retry count) and convert into the same directory again
     victim = sorted(source.glob("*.json"))[n // 2]
     data = json.loads(victim.read_text())
     data["task_definitions"][0]["max_attempts"] += 1
     victim.write_text(json.dumps(data))
-    again_wall, again_rss = run_convert(source, out)
+    again_wall, again_rss, again_total = run_convert(source, out)
+    nocache_wall, nocache_rss, nocache_total = run_convert(source, out, "--no-cache")
+    one_wall, one_rss, _ = run_convert(
+        source, work / f"out-{n}-one-core", "--jobs", "1"
+    )
     return {
         "processes": n,
         "tasks": tasks,
         "full_convert_s": round(full_wall, 2),
-        "full_peak_rss_mib": round(full_rss),
+        "full_peak_rss_mib_largest_process": round(full_rss),
+        "full_peak_pss_mib_all_processes": round(full_total),
+        "full_convert_one_worker_s": round(one_wall, 2),
+        "full_convert_one_worker_peak_rss_mib": round(one_rss),
         "reconvert_one_changed_s": round(again_wall, 2),
-        "reconvert_peak_rss_mib": round(again_rss),
+        "reconvert_peak_pss_mib": round(again_total),
+        "reconvert_no_cache_s": round(nocache_wall, 2),
     }
 
 

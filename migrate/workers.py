@@ -94,6 +94,10 @@ class WorkerPool:
     the worker that read it."""
 
     def __init__(self, rules: MappingRules, tz: str, size: int, writer: OutputWriter):
+        if "fork" not in multiprocessing.get_all_start_methods():
+            size = (
+                1  # workers inherit the run's state by forking; elsewhere, one process
+            )
         self.size = max(1, size)
         self.local = Converter(rules, tz, writer) if self.size == 1 else None
         self.owner: dict[str, int] = {}  # file -> worker index
