@@ -1,9 +1,9 @@
 """The intermediate model: Airflow DAGs as data, before any code exists.
 
-Values are small typed nodes (``Ref``, ``Call``, ``Literal``, ``Seconds``, ``XCom``) or plain
-constants (str, int, float, bool, None, lists, dicts with str keys).  Every operator argument
-and DAG argument carries a ``Provenance``: the Sundial fields and the rule that produced it.
-Code generation renders this model; the report queries it.
+Values are small typed nodes (``Ref``, ``Call``, ``Literal``, ``JsonDocument``, ``Seconds``,
+``XCom``) or plain constants (str, int, float, bool, None, lists, dicts with str keys).  Every
+operator argument and DAG argument carries a ``Provenance``: the Sundial fields and the rule
+that produced it.  Code generation renders this model; the report queries it.
 """
 
 from __future__ import annotations
@@ -43,6 +43,17 @@ class Seconds:
     seconds: float
 
 
+@dataclass(frozen=True)
+class JsonDocument:
+    """``json.loads(<value as indented JSON text>)``: a large constant document (an AWS request
+    body: a Batch job definition, an EMR job flow or its steps) written as one string.  Python
+    compiles one string far faster than the same value as nested literals, which is most of
+    a DAG file's parse time; the value is data either way.  Only plain JSON values inside
+    (dicts with str keys, lists, str, int, float, bool, None)."""
+
+    value: Any
+
+
 class TriggerRuleValue(str):
     """``TriggerRule.<NAME>`` in generated code."""
 
@@ -54,7 +65,21 @@ class XCom:
     task_id: str
 
 
-Expr = Union[Ref, Call, Literal, Seconds, XCom, str, int, float, bool, None, list, dict]
+Expr = Union[
+    Ref,
+    Call,
+    Literal,
+    JsonDocument,
+    Seconds,
+    XCom,
+    str,
+    int,
+    float,
+    bool,
+    None,
+    list,
+    dict,
+]
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,19 @@ Each mapper returns a ``Unit``: the task nodes, the edges inside it, the node th
 Sundial's retry/timeout settings (``work``) and the node whose success means the Sundial task
 succeeded (``exit``).  Units of more than one node live in a TaskGroup named after the task.
 Strings from Sundial only ever enter the model as constants; template fields are wrapped in
-``Literal`` so Airflow never reads them as Jinja.
+``Literal`` so Airflow never reads them as Jinja.  The large AWS request documents (a Batch job
+definition, an EMR job flow, EMR steps) are ``JsonDocument``s: one string in the DAG file.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from migrate.convert.ledger import FieldLedger
-from migrate.ir import DagModel, Literal, Ref, TaskNode, XCom
+from migrate.ir import DagModel, JsonDocument, Literal, Ref, TaskNode, XCom
 from migrate.mapping.rules import Settings
 from migrate.sundial.model import (
     BatchCommand,
@@ -49,6 +51,37 @@ EMPTY = Ref("airflow.providers.standard.operators.empty", "EmptyOperator")
 SHELL = Ref(f"{SUPPORT}.shell", "SundialShellOperator")
 BATCH_REGISTER = Ref(f"{SUPPORT}.batch", "SundialBatchJobDefinitionOperator")
 
+# Of the arguments DAG-level default_args may carry for the tasks (HOISTABLE, in the order
+# they are added), the ones each operator takes.  Airflow 3 applies a default_args entry only
+# to operators whose __init__ chain has that parameter (BaseOperatorMeta's apply_defaults);
+# tests/convert/test_default_args.py checks this table against the installed Airflow.
+HOISTABLE = (
+    "aws_conn_id",
+    "region_name",
+    "emr_conn_id",
+    "poke_interval",
+    "mode",
+    "timeout",
+    "retries",
+    "retry_delay",
+    "execution_timeout",
+)
+BASE_ARGS = frozenset({"retries", "retry_delay", "execution_timeout"})
+_AWS_ARGS = BASE_ARGS | {"aws_conn_id", "region_name"}
+_SENSOR_ARGS = _AWS_ARGS | {"poke_interval", "mode", "timeout"}
+TAKES: dict[Ref, frozenset[str]] = {
+    BATCH: _AWS_ARGS,
+    ECS_RUN: _AWS_ARGS,
+    ECS_REGISTER: _AWS_ARGS,
+    EMR_CREATE: _AWS_ARGS | {"emr_conn_id"},
+    EMR_ADD_STEPS: _AWS_ARGS,
+    EMR_JOB_FLOW_SENSOR: _SENSOR_ARGS,
+    EMR_STEP_SENSOR: _SENSOR_ARGS,
+    EMPTY: BASE_ARGS,
+    SHELL: BASE_ARGS,
+    BATCH_REGISTER: _AWS_ARGS,
+}
+
 # Batch job and job definition names; ECS task definition families.
 _AWS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _SUNDIAL_INJECTED_ENV = (
@@ -61,7 +94,7 @@ class Unit:
     nodes: list[TaskNode]
     work: TaskNode
     exit: TaskNode
-    edges: list[tuple[str, str]] = field(default_factory=list)
+    edges: list[tuple[str, str]] = dataclass_field(default_factory=list)
     group_tooltip: str | None = None
 
     @property
@@ -78,13 +111,15 @@ class TaskContext:
     ledger: FieldLedger
     dag: DagModel
     task_id: str  # sanitized id of the Sundial task (the group id for multi-node units)
+    path: str = dataclass_field(init=False)  # the task's path in the definition
+    _executable: str = dataclass_field(init=False, repr=False)
 
-    @property
-    def path(self) -> str:
-        return task_path(self.task.name)
+    def __post_init__(self) -> None:
+        self.path = task_path(self.task.name)
+        self._executable = f"{self.path}.executable.{self.task.kind}"
 
     def field(self, *parts: str) -> str:
-        return ".".join((self.path, "executable", self.task.kind, *parts))
+        return ".".join((self._executable, *parts))
 
     def rule(self, key: str) -> str:
         return f"setting {key} from {self.settings.origin(key)}"
@@ -125,6 +160,52 @@ def map_task(ctx: TaskContext) -> Unit:
     if isinstance(executable, DockerCommand):
         return _ecs(ctx, executable)
     return _emr(ctx, executable)
+
+
+# -- AWS specs written next to the DAGs ---------------------------------------------------
+
+# the C function json.dumps(ensure_ascii=False) writes strings with
+_json_string = json.encoder.encode_basestring
+
+
+def spec_json(value) -> str:
+    """``json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\\n"``, without
+    the pure-Python encoder json.dumps falls back to when it indents (3.5x faster on a job
+    definition; tests/convert/test_spec_json.py checks the text is the same)."""
+    out: list[str] = []
+    _spec_json(value, "\n", out)
+    out.append("\n")
+    return "".join(out)
+
+
+def _spec_json(value, newline: str, out: list[str]) -> None:
+    kind = type(value)
+    if kind is tuple:
+        kind, value = list, list(value)
+    if kind is str:
+        out.append(_json_string(value))
+    elif kind is dict or kind is list:
+        if not value:
+            out.append("{}" if kind is dict else "[]")
+            return
+        inner = newline + "  "
+        out.append("{" if kind is dict else "[")
+        separator = inner
+        if kind is dict:
+            for key in sorted(value):
+                out.append(separator)
+                out.append(_json_string(key))
+                out.append(": ")
+                _spec_json(value[key], inner, out)
+                separator = "," + inner
+        else:
+            for item in value:
+                out.append(separator)
+                _spec_json(item, inner, out)
+                separator = "," + inner
+        out.append(newline + ("}" if kind is dict else "]"))
+    else:  # numbers, booleans, None: exactly as json.dumps writes them
+        out.append(json.dumps(value))
 
 
 # -- environment variables and secrets ---------------------------------------------------
@@ -296,14 +377,8 @@ def _batch(ctx: TaskContext, cmd: BatchCommand) -> Unit:
     for f in ("image", "tag", "command", "vCpus", "memory", "job_role_arn"):
         ctx.ledger.exact(ctx.field(f), f"carried into Batch job definition {name!r}")
     spec_file = f"aws/batch/job_definitions/{name}.json"
-    ctx.dag.aux_files[spec_file] = (
-        json.dumps(
-            {**spec, "secretEnvironmentFromAirflowVariables": secret},
-            indent=2,
-            sort_keys=True,
-            ensure_ascii=False,
-        )
-        + "\n"
+    ctx.dag.aux_files[spec_file] = spec_json(
+        {**spec, "secretEnvironmentFromAirflowVariables": secret}
     )
 
     register = ctx.settings["batch_job_definitions"] == "register"
@@ -349,7 +424,9 @@ def _batch(ctx: TaskContext, cmd: BatchCommand) -> Unit:
         return Unit([submit], work=submit, exit=submit)
     reg = ctx.node("register_job_definition", BATCH_REGISTER, grouped=True)
     ctx.dag.support_modules.add("batch")
-    reg.set("job_definition", spec, spec_fields, "executor.batch.register")
+    reg.set(
+        "job_definition", JsonDocument(spec), spec_fields, "executor.batch.register"
+    )
     if secret:
         reg.set(
             "secret_env",
@@ -425,26 +502,18 @@ def _ecs(ctx: TaskContext, cmd: DockerCommand) -> Unit:
     cluster_rule = ctx.rule(
         "ecs_cluster" if ctx.settings["ecs_cluster"] else "sundial_ecs_cluster"
     )
-    ctx.dag.aux_files[f"aws/ecs/task_definitions/{family}.json"] = (
-        json.dumps(
-            {
-                "family": family,
-                "containerDefinitions": [
-                    {
-                        **container,
-                        "environment": [
-                            {"name": k, "value": v} for k, v in plain.items()
-                        ],
-                    }
-                ],
-                **register_kwargs,
-                "secretEnvironmentFromAirflowVariables": secret,
-            },
-            indent=2,
-            sort_keys=True,
-            ensure_ascii=False,
-        )
-        + "\n"
+    ctx.dag.aux_files[f"aws/ecs/task_definitions/{family}.json"] = spec_json(
+        {
+            "family": family,
+            "containerDefinitions": [
+                {
+                    **container,
+                    "environment": [{"name": k, "value": v} for k, v in plain.items()],
+                }
+            ],
+            **register_kwargs,
+            "secretEnvironmentFromAirflowVariables": secret,
+        }
     )
 
     reg = ctx.node("register_task_definition", ECS_REGISTER, grouped=True)
@@ -673,7 +742,7 @@ def _emr(ctx: TaskContext, cmd: EmrCommand) -> Unit:
         create = ctx.node("create_job_flow", EMR_CREATE, grouped=True)
         create.set(
             "job_flow_overrides",
-            Literal(job_flow(cmd.cluster, steps)),
+            Literal(JsonDocument(job_flow(cmd.cluster, steps))),
             (cluster_field, *step_fields),
             "executor.emr.new_cluster",
         )
@@ -711,7 +780,7 @@ def _emr(ctx: TaskContext, cmd: EmrCommand) -> Unit:
         (cluster_field,),
         "executor.emr.existing_cluster",
     )
-    add.set("steps", Literal(steps), step_fields, "executor.emr.steps")
+    add.set("steps", Literal(JsonDocument(steps)), step_fields, "executor.emr.steps")
     add.set("wait_for_completion", False, (), "executor.emr.existing_cluster")
     ctx.aws(add, cmd.region, ctx.field("region"))
     ctx.ledger.exact(

@@ -2,18 +2,29 @@
 
 The passes run in order: DAG arguments and schedule, one unit per Sundial task (the executor
 mappers), retry and timeout settings, the dependency rewrite (required / optional joins), the
-run-outcome task (Sundial's run state and its notifications), and the ledger's closing
-account of every source field.
+run-outcome task (Sundial's run state and its notifications), the move of arguments every
+task shares into default_args, and the ledger's closing account of every source field.
 """
 
 from __future__ import annotations
 
-from migrate.convert.executors import EMPTY, SUPPORT, TaskContext, Unit, map_task
+from migrate.convert.executors import (
+    BASE_ARGS,
+    EMPTY,
+    HOISTABLE,
+    SUPPORT,
+    TAKES,
+    TaskContext,
+    Unit,
+    map_task,
+)
 from migrate.convert.ledger import FieldLedger
 from migrate.convert.naming import assign_unique, sanitize
 from migrate.ir import (
+    Argument,
     Call,
     DagModel,
+    Provenance,
     Ref,
     Seconds,
     TaskGroupNode,
@@ -36,6 +47,8 @@ BACKOFF = Ref(f"{SUPPORT}.retry", "SundialBackoff")
 OPTIONAL_JOIN = Ref(f"{SUPPORT}.outcome", "SundialOptionalUpstreamsOperator")
 RUN_OUTCOME = Ref(f"{SUPPORT}.outcome", "SundialRunOutcomeOperator")
 OUTCOME_TASK_ID = "sundial_run_outcome"
+# The HOISTABLE arguments each operator takes: executors.TAKES and this module's operators
+OPERATOR_TAKES = {**TAKES, OPTIONAL_JOIN: BASE_ARGS, RUN_OUTCOME: BASE_ARGS}
 JOIN_SUFFIX = "__optional_upstreams"
 
 
@@ -73,26 +86,29 @@ def convert_process(
             dag=dag,
             task_id=task_ids[task.name],
         )
-        if (
-            task_ids[task.name] != sanitize(task.name, allow_dot=False)
-            or task.name != task_ids[task.name]
-        ):
+        unit = map_task(tctx)
+        task_id = task_ids[task.name]
+        if task_id != task.name:
             ledger.exact(
                 f"{task_path(task.name)}.task_definition_name",
-                f"Airflow task id {task_ids[task.name]!r} (sanitized"
+                f"Airflow task id {task_id!r} (sanitized"
                 + (
                     ", made unique"
-                    if task_ids[task.name] != sanitize(task.name, allow_dot=False)
+                    if task_id != sanitize(task.name, allow_dot=False)
                     else ""
                 )
-                + "); the original name is in the task's doc_md",
+                + "); the original name is in "
+                + (
+                    "its task group's tooltip"
+                    if len(unit.nodes) > 1
+                    else "the task's doc_md"
+                ),
             )
         else:
             ledger.exact(
                 f"{task_path(task.name)}.task_definition_name",
                 "Airflow task id, unchanged",
             )
-        unit = map_task(tctx)
         _task_settings(tctx, unit)
         units[task.name] = unit
         if len(unit.nodes) > 1:
@@ -105,6 +121,7 @@ def convert_process(
 
     has_optional = _dependencies(process, dag, units, ledger)
     _run_outcome(process, dag, settings, ledger, needed_for_optional=has_optional)
+    _hoist_common_arguments(dag)
     dag.findings = ledger.close(process.present_fields, process.unknown_fields)
     return dag
 
@@ -260,12 +277,15 @@ def _task_settings(ctx: TaskContext, unit: Unit) -> None:
     task = ctx.task
     path = ctx.path
     work = unit.work
-    for node in unit.nodes:
-        node.set(
+    # The task id is the Sundial name unless sanitizing changed it; a task group's tooltip
+    # names its Sundial task; the DAG's doc_md names the process.  So a task gets a doc_md
+    # only when it alone would not show its Sundial name.
+    if len(unit.nodes) == 1 and ctx.task_id != task.name:
+        unit.work.set(
             "doc_md",
-            f"Sundial task `{task.name}` of process `{ctx.process.name}`",
+            f"Sundial task `{task.name}`",
             (f"{path}.task_definition_name",),
-            "task.doc",
+            "task.doc (the task id differs from the Sundial name)",
         )
     retries = task.max_attempts - 1
     work.set("retries", retries, (f"{path}.max_attempts",), "task.max_attempts")
@@ -553,3 +573,53 @@ def _run_outcome(
     for other in dag.tasks:
         dag.edges.add((other.task_id, node.task_id))
     dag.tasks.append(node)
+
+
+def _hoist_common_arguments(dag: DagModel) -> None:
+    """Move an argument into the DAG's default_args when every task that takes it has it, with
+    one value (AWS connection and region, sensor settings, retries shared by all tasks).
+
+    Airflow gives a default_args entry only to the operators that take that parameter, and
+    each of those has it explicitly today, so every task ends up with the same value: the
+    file just says it once.  A key the mapping rules' default_args already set to another
+    value stays on the tasks.  The provenance moves with the value: default_args lists the
+    union of the Sundial fields and the rules that produced it."""
+    takes = [OPERATOR_TAKES.get(node.operator) for node in dag.tasks]
+    if None in takes:  # an operator the table does not know: leave everything as it is
+        return
+    takers_of: dict[str, list[TaskNode]] = {name: [] for name in HOISTABLE}
+    for node, names in zip(dag.tasks, takes):
+        for name in names:
+            takers_of[name].append(node)
+    default_args = dag.arguments["default_args"]
+    merged = dict(default_args.value)
+    fields = list(default_args.provenance.fields)
+    rules = [default_args.provenance.rule]
+    for name in HOISTABLE:
+        takers = takers_of[name]
+        if len(takers) < 2 or any(name not in n.arguments for n in takers):
+            continue
+        value = takers[0].arguments[name].value
+        if not all(_same(n.arguments[name].value, value) for n in takers) or (
+            name in merged and not _same(merged[name], value)
+        ):
+            continue
+        merged[name] = value
+        origins: list[str] = []
+        for node in takers:
+            argument = node.arguments.pop(name)
+            fields += argument.provenance.fields
+            origins.append(argument.provenance.rule)
+        rules.append(
+            f"{name}: the same in every task that takes it ("
+            + "; ".join(dict.fromkeys(origins))
+            + ")"
+        )
+    if len(rules) > 1:
+        dag.arguments["default_args"] = Argument(
+            merged, Provenance(tuple(dict.fromkeys(fields)), "; ".join(rules))
+        )
+
+
+def _same(a, b) -> bool:
+    return type(a) is type(b) and a == b  # 1 and True are equal, but not the same code

@@ -299,6 +299,30 @@ def check_executor_fields_carry_sundial_values_literally(process, dag, entry):
                 ]
 
 
+def check_aws_connections_regions_and_sensor_settings(process, dag, entry):
+    """Per task or once in default_args, every AWS task ends up with the connection and
+    region it needs, and only AWS tasks get them (default_args reach only the operators
+    that take a parameter)."""
+    for task in process.tasks:
+        ex = task.executable
+        for t in _unit_tasks(dag, entry["tasks"][task.name]):
+            where = (process.name, t.task_id)
+            if isinstance(ex, ShellCommand) or t.task_id.endswith(".steps_done"):
+                assert getattr(t, "aws_conn_id", None) is None, where
+                assert getattr(t, "region_name", None) is None, where
+                continue
+            assert t.aws_conn_id == "aws_default", where
+            region = ex.region if isinstance(ex, EmrCommand) else "us-east-1"
+            assert t.region_name == region, where
+            if t.task_id.endswith(".create_job_flow"):
+                assert t.emr_conn_id == "emr_default", where
+            if t.task_id.rsplit(".", 1)[-1].startswith("watch_"):
+                assert (t.poke_interval, t.mode) == (60, "reschedule"), where
+    for t in dag.tasks:
+        if t.task_id == "sundial_run_outcome" or "__optional_upstreams" in t.task_id:
+            assert getattr(t, "aws_conn_id", None) is None, t.task_id
+
+
 def test_no_secret_value_is_written_into_dag_files(converted_estate, estate_processes):
     text = "".join(
         p.read_text(encoding="utf-8") for p in (ESTATE_OUT / "dags").glob("*.py")
@@ -346,6 +370,7 @@ CHECKS = [
     check_tasks_retries_timeouts_and_dependencies,
     check_run_fails_like_sundial_when_optional_dependencies_exist,
     check_executor_fields_carry_sundial_values_literally,
+    check_aws_connections_regions_and_sensor_settings,
 ]
 
 

@@ -190,3 +190,11 @@ def test_hostile_strings_stay_data(
     assert overrides["command"] == [arg, script]
     assert overrides["environment"] == [{"name": env_name, "value": env_value}]
     assert _render(submit, submit.job_queue) == queue
+    # the job definition is a JSON document in the file: the same strings come back
+    group = model.task_map[task_b].rsplit(".", 1)[0]
+    spec = dag.get_task(f"{group}.register_job_definition").job_definition
+    assert spec["containerProperties"]["image"] == f"{image}:1"
+    assert spec["containerProperties"]["command"] == [arg, script]
+    assert spec["containerProperties"]["environment"] == [
+        {"name": env_name, "value": env_value}
+    ]
