@@ -8,12 +8,15 @@ of the parent and its worker processes together (sampled from /proc).  Per size:
 convert into an empty directory, the re-convert after one definition changed (the cache
 at work), the same with --no-cache, and a full convert with one worker (--jobs 1).  Parse time
 compares, in the same warm process, Airflow's DagBag parse of a generated DAG file with a
-hand-written minimal DAG that has the same operators and edges (bench/parse/).
+hand-written minimal DAG that has the same operators and edges (bench/parse/): CPU time,
+the two files timed in alternating rounds, the heap frozen first so that a garbage
+collection of convert's leftovers does not land in one file's timing.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -140,21 +143,30 @@ def bench_parse(repeats: int) -> dict:
             ROOT / "bench" / "parse" / "handwritten_spark_daily_aggregations.py",
         ),
     }
+    # what convert left on the heap must not be collected inside one file's timing
+    gc.collect()
+    gc.freeze()
     results = {}
+    rounds = 10
     for label, (generated, handwritten) in pairs.items():
-        times = {}
+        folders = {}
         for kind, path in (("generated", generated), ("handwritten", handwritten)):
             folder = Path(tempfile.mkdtemp())
             shutil.copy(path, folder / path.name)
             load_dagbag(folder)  # warm: providers imported once, as in a DAG processor
-            start = time.perf_counter()
-            for _ in range(repeats):
-                bag = load_dagbag(folder)
-                assert not bag.import_errors, bag.import_errors
-            times[kind] = (time.perf_counter() - start) / repeats * 1000
+            folders[kind] = folder
+        times = {kind: 0.0 for kind in folders}
+        for _ in range(rounds):  # alternate, so drift and noise hit both alike
+            for kind, folder in folders.items():
+                start = time.process_time()
+                for _ in range(max(1, repeats // rounds)):
+                    bag = load_dagbag(folder)
+                    assert not bag.import_errors, bag.import_errors
+                times[kind] += time.process_time() - start
+        per = max(1, repeats // rounds) * rounds
         results[label] = {
-            "generated_ms": round(times["generated"], 2),
-            "handwritten_ms": round(times["handwritten"], 2),
+            "generated_ms": round(times["generated"] / per * 1000, 2),
+            "handwritten_ms": round(times["handwritten"] / per * 1000, 2),
             "ratio": round(times["generated"] / times["handwritten"], 2),
         }
     return results
