@@ -140,47 +140,79 @@ def export_api(
     now: datetime | None = None,
     window: timedelta = timedelta(days=1),
     max_records: int = 2000,
+    workers: int = 3,
     progress: Progress | None = None,
 ) -> ExportResult:
+    """The history is fetched on ``workers`` threads from the moment the definitions
+    have arrived, while they are checked and written; everything is written by the
+    calling thread, in the same order as one thread would."""
     progress = progress or Progress()
     wanted = matcher(processes)
     with Client(url, options) as client, ExportWriter(out) as writer:
         collector = _Collector(writer, "api")
         definitions = api.iter_definitions(client)
-        for definition in progress.definitions(definitions):
-            name = (
-                definition.get("process_definition_name")
-                if isinstance(definition, dict)
-                else None
-            )
-            if wanted is not None and isinstance(name, str) and not wanted(name):
-                continue
-            collector.add(definition)
-        extra: dict = {}
+        history = None
         if history_days > 0:
             start, end = _window(history_days, now)
-            windows = max(1, -int(-(end - start) // window))
-            tick = progress.history(windows)
-            problems: list[str] = []
-            for record in api.iter_history(
+            history = api.HistoryStream(
                 client,
                 start,
                 end,
                 window=window,
                 max_records=max_records,
                 names=wanted,
-                problems=problems,
-                on_window=tick,
-            ):
-                writer.add_run(record)
-                collector.counts["history_processes"] += 1
-                collector.counts["history_tasks"] += len(record["tasks"])
-            for line in problems:
-                collector.skip(line)
-            extra["history"] = {"start_time": iso(start), "end_time": iso(end)}
+                workers=workers,
+            )
+        try:
+            done = _HistoryWriter(writer, collector)
+            for definition in progress.definitions(definitions):
+                name = (
+                    definition.get("process_definition_name")
+                    if isinstance(definition, dict)
+                    else None
+                )
+                if wanted is not None and isinstance(name, str) and not wanted(name):
+                    continue
+                collector.add(definition)
+                if history is not None:
+                    done.take(history.poll())
+            extra: dict = {}
+            if history is not None:
+                tick = progress.history(max(1, len(history.days)))
+                for _ in range(done.days):
+                    tick()
+                for batch in history:
+                    done.take([batch])
+                    for _ in range(batch.days_done):
+                        tick()
+                for line in done.problems:
+                    collector.skip(line)
+                extra["history"] = {"start_time": iso(start), "end_time": iso(end)}
+        finally:
+            if history is not None:
+                history.close()
         manifest = _manifest(redact_url(url), collector, extra)
         manifest = writer.finish(manifest)
     return ExportResult(writer.out, manifest, collector.warnings)
+
+
+class _HistoryWriter:
+    """Appends history batches to the export and counts them."""
+
+    def __init__(self, writer: ExportWriter, collector: _Collector):
+        self.writer = writer
+        self.counts = collector.counts
+        self.problems: list[str] = []
+        self.days = 0
+
+    def take(self, batches: list[api.Batch]) -> None:
+        for batch in batches:
+            if batch.data:
+                self.writer.add_history(batch.data)
+            self.counts["history_processes"] += batch.runs
+            self.counts["history_tasks"] += batch.tasks
+            self.problems += batch.problems
+            self.days += batch.days_done
 
 
 def export_db(

@@ -15,6 +15,7 @@ import email.utils
 import json
 import os
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -86,23 +87,12 @@ class Client:
         root = base_url.rstrip("/")
         self.api = root if root.endswith("/api") else root + "/api"
         self.sleep = sleep
-        self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=4, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.trust_env = False
-        self.session.headers["Accept"] = "application/json"
-        self.session.headers["User-Agent"] = "sundial-migrate export"
-        self.session.headers.update(self.options.headers)
-        if self.options.ca_bundle:
-            if not os.path.isfile(self.options.ca_bundle):
-                raise ExportError(
-                    f"--ca-bundle {self.options.ca_bundle}: no such file "
-                    "(give a PEM file with the CA certificates to trust)"
-                )
-            self.session.verify = self.options.ca_bundle
-        else:
-            self.session.verify = self.options.verify
+        if self.options.ca_bundle and not os.path.isfile(self.options.ca_bundle):
+            raise ExportError(
+                f"--ca-bundle {self.options.ca_bundle}: no such file "
+                "(give a PEM file with the CA certificates to trust)"
+            )
+        self._token = None
         if self.options.token_env:
             token = os.environ.get(self.options.token_env)
             if not token:
@@ -110,15 +100,60 @@ class Client:
                     f"--token-env {self.options.token_env}: that environment variable "
                     "is not set or empty (export the API token in it)"
                 )
-            self.session.headers["Authorization"] = f"Bearer {token.strip()}"
+            self._token = token.strip()
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._cancelled = threading.Event()
+        self.session = self._session()  # this thread's; other threads get their own
         self.requests_made = 0
-        self.last_content_type = ""
+
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=4, max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.trust_env = False
+        session.headers["Accept"] = "application/json"
+        session.headers["User-Agent"] = "sundial-migrate export"
+        session.headers.update(self.options.headers)
+        if self.options.ca_bundle:
+            session.verify = self.options.ca_bundle
+        else:
+            session.verify = self.options.verify
+        if self._token is not None:
+            session.headers["Authorization"] = f"Bearer {self._token}"
+        return session
+
+    def _session(self) -> requests.Session:
+        """The calling thread's session (requests sessions are not thread-safe); each
+        keeps its connections alive."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = self._new_session()
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    @property
+    def last_content_type(self) -> str:
+        """The Content-Type of this thread's last successful response."""
+        return getattr(self._local, "content_type", "")
+
+    def cancel(self) -> None:
+        """Make every request in progress or to come end with ExportError, soon (used to
+        stop worker threads when the export fails or is interrupted)."""
+        self._cancelled.set()
 
     def __repr__(self) -> str:  # never show headers
         return f"Client({self.api!r})"
 
     def close(self) -> None:
-        self.session.close()
+        self.cancel()
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
     def __enter__(self):
         return self
@@ -134,8 +169,11 @@ class Client:
         while True:
             attempt += 1
             last = attempt > self.options.retries
+            if self._cancelled.is_set():
+                raise ExportError(f"{where}: cancelled (the export stopped)")
+            session = self._session()
             try:
-                response = self.session.get(
+                response = session.get(
                     url, params=params, timeout=self.options.timeout, stream=True
                 )
             except requests.exceptions.SSLError as exc:
@@ -159,7 +197,8 @@ class Client:
                     ) from None
                 self._backoff(attempt, None)
                 continue
-            self.requests_made += 1
+            with self._lock:
+                self.requests_made += 1
             status = response.status_code
             if status in RETRY_STATUSES:
                 retry_after = _retry_after(response.headers.get("Retry-After"))
@@ -218,17 +257,22 @@ class Client:
                 self._backoff(attempt, None)
                 continue
             response.close()
-            self.last_content_type = response.headers.get("Content-Type", "")
+            self._local.content_type = response.headers.get("Content-Type", "")
             return body
 
     def get_json(self, path: str, params: Any = None) -> Any:
         body = self.get_bytes(path, params)
+        return self.parse_json(path, body, self.last_content_type)
+
+    def parse_json(self, path: str, body: bytes, content_type: str) -> Any:
+        """``body`` (fetched from ``path``, with that Content-Type) as JSON; ExportError
+        when it is not."""
         try:
             return json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ExportError(
                 f"GET {redact_url(self.api + path)}: expected JSON, got "
-                f"{self.last_content_type or 'no content type'} that does not parse "
+                f"{content_type or 'no content type'} that does not parse "
                 f"({getattr(exc, 'msg', type(exc).__name__)}; starts {_preview(body)}); "
                 "is --url Sundial's API and not a login page or proxy?"
             ) from None
@@ -241,7 +285,10 @@ class Client:
                 self.options.backoff_base * 2 ** (attempt - 1), self.options.backoff_max
             )
             delay *= 0.75 + random.random() * 0.5
-        self.sleep(delay)
+        if self.sleep is time.sleep:
+            self._cancelled.wait(delay)  # cancel() cuts the wait short
+        else:
+            self.sleep(delay)
 
 
 class _Truncated(Exception):

@@ -18,6 +18,7 @@ import re
 import shutil
 import tempfile
 from datetime import datetime, timezone
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,102 @@ def safe_file_name(name: str) -> str:
 
 
 def dumps_definition(definition: Any) -> str:
-    return json.dumps(definition, indent=2, ensure_ascii=False) + "\n"
+    """``json.dumps(definition, indent=2, ensure_ascii=False) + "\\n"``.  The standard
+    library writes indented JSON with its pure-Python encoder; ``_indented`` gives the same
+    text about three times faster for what a JSON parser returns, and anything else (a
+    non-string key, a type JSON does not have) goes the standard library's way."""
+    parts: list[str] = []
+    try:
+        _indented(definition, parts, "\n")
+    except _Unusual:
+        return json.dumps(definition, indent=2, ensure_ascii=False) + "\n"
+    parts.append("\n")
+    return "".join(parts)
+
+
+class _Unusual(Exception):
+    pass
+
+
+_INFINITY = float("inf")
+
+
+def _indented(value: Any, parts: list[str], newline: str) -> None:
+    """Append ``value`` as ``json.dumps(indent=2, ensure_ascii=False)`` writes it at the
+    depth whose line start is ``newline`` ("\\n" plus the indentation)."""
+    kind = type(value)
+    if kind is str:
+        parts.append(encode_basestring(value))
+    elif kind is dict:
+        if not value:
+            parts.append("{}")
+            return
+        inner = newline + "  "
+        separator = "," + inner
+        opening = "{" + inner
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Unusual
+            parts.append(opening)
+            parts.append(encode_basestring(key))
+            parts.append(": ")
+            _indented(item, parts, inner)
+            opening = separator
+        parts.append(newline + "}")
+    elif kind is list:
+        if not value:
+            parts.append("[]")
+            return
+        inner = newline + "  "
+        separator = "," + inner
+        opening = "[" + inner
+        for item in value:
+            parts.append(opening)
+            _indented(item, parts, inner)
+            opening = separator
+        parts.append(newline + "]")
+    elif value is None:
+        parts.append("null")
+    elif value is True:
+        parts.append("true")
+    elif value is False:
+        parts.append("false")
+    elif kind is int:
+        parts.append(int.__repr__(value))
+    elif kind is float:
+        if value != value:
+            parts.append("NaN")
+        elif value == _INFINITY:
+            parts.append("Infinity")
+        elif value == -_INFINITY:
+            parts.append("-Infinity")
+        else:
+            parts.append(float.__repr__(value))
+    else:
+        raise _Unusual
+
+
+def dumps_run(record: dict) -> bytes:
+    """One line of ``history/processes.jsonl`` (a record from ``history_record``)."""
+    return (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode(
+        "utf-8", "surrogatepass"
+    )
+
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+
+
+def _write_file(path: str, data: bytes) -> None:
+    """``Path(path).write_bytes(data)`` in three system calls (``open()`` adds an fstat and
+    an isatty): ten thousand definition files are created on a slow disk in a fraction of
+    the time."""
+    fd = os.open(path, _CREATE, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 class ExportWriter:
@@ -123,7 +219,7 @@ class ExportWriter:
         if rel in self.files:  # same name twice, or (very unlikely) a hash collision
             raise ExportError(f"two process definitions map to the file {rel}")
         data = dumps_definition(definition).encode("utf-8", "surrogatepass")
-        (self.tmp / rel).write_bytes(data)
+        _write_file(os.path.join(self.tmp, rel), data)
         self.files[rel] = hashlib.sha256(data).hexdigest()
         self.names[rel] = name
         return rel
@@ -131,14 +227,15 @@ class ExportWriter:
     # -- history ----------------------------------------------------------------------
 
     def add_run(self, record: dict) -> None:
+        self.add_history(dumps_run(record))
+
+    def add_history(self, lines: bytes) -> None:
+        """Append lines (each as ``dumps_run`` writes a record) to the history file."""
         if self._history is None:
             self._history = open(self.tmp / HISTORY_FILE, "wb")
             self._history_hash = hashlib.sha256()
-        line = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode(
-            "utf-8", "surrogatepass"
-        )
-        self._history.write(line)
-        self._history_hash.update(line)
+        self._history.write(lines)
+        self._history_hash.update(lines)
 
     def _close_history(self) -> None:
         if self._history is None:

@@ -4,6 +4,7 @@ history, the manifest, atomicity and the command line."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -81,8 +82,6 @@ def test_history_is_exported_oldest_first(server, tmp_path):
     export_api(server.url, out, FAST, history_days=EXPORT_DAYS, now=NOW)
     lines = (out / "history" / "processes.jsonl").read_text().splitlines()
     runs = [json.loads(line) for line in lines]
-    from datetime import timedelta
-
     expected = list(server.history.runs(NOW - timedelta(days=EXPORT_DAYS), NOW))
     assert len(runs) == len(expected) > 100
     manifest = json.loads((out / "manifest.json").read_text())
@@ -125,6 +124,56 @@ def test_small_max_records_splits_windows(server, tmp_path):
         tmp_path / "full" / "history" / "processes.jsonl"
     ).read_bytes()
     assert result.manifest["counts"] == full.manifest["counts"]
+
+
+def export_bytes(root: Path) -> dict[str, bytes]:
+    """Every file of an export, byte for byte (the manifest without its time)."""
+    files = {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+    manifest = json.loads(files.pop("manifest.json"))
+    del manifest["exported_at"]
+    files["manifest.json"] = json.dumps(manifest).encode()
+    return files
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"workers": 1},
+        {"workers": 5, "max_records": 7},
+        {"window": timedelta(hours=5), "max_records": 5},
+    ],
+)
+def test_the_export_does_not_depend_on_threads_or_windows(server, tmp_path, changes):
+    one = export_api(
+        server.url, tmp_path / "a", FAST, history_days=EXPORT_DAYS, now=NOW
+    )
+    export_api(
+        server.url, tmp_path / "b", FAST, history_days=EXPORT_DAYS, now=NOW, **changes
+    )
+    assert export_bytes(tmp_path / "a") == export_bytes(tmp_path / "b")
+    assert one.manifest["counts"]["history_processes"] > 100
+
+
+def test_without_msgspec_the_export_is_the_same(server, tmp_path, monkeypatch):
+    from migrate.extract import api
+
+    export_api(server.url, tmp_path / "a", FAST, history_days=EXPORT_DAYS, now=NOW)
+    monkeypatch.setattr(api, "_decode_runs", None)  # every window: json, history_record
+    export_api(server.url, tmp_path / "b", FAST, history_days=EXPORT_DAYS, now=NOW)
+    assert export_bytes(tmp_path / "a") == export_bytes(tmp_path / "b")
+
+
+def test_history_fails_after_the_definitions_are_checked(server, tmp_path):
+    """A history error is raised only once every definition is written, as when one
+    thread did both: a definitions problem would still be the one reported."""
+    server.inject("status", times=None, path="/api/processes/", status=500)
+    with pytest.raises(ExportError, match="processes/: HTTP 500 after 5 attempts"):
+        export_api(server.url, tmp_path / "e", FAST, history_days=EXPORT_DAYS, now=NOW)
+    assert leftovers(tmp_path) == []
 
 
 def test_process_globs(server, tmp_path):
@@ -217,10 +266,11 @@ def test_interrupted_export_leaves_no_manifest(server, tmp_path, monkeypatch):
 
     out = tmp_path / "export"
 
-    def boom(self, record):
+    def boom(self, lines):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(writer.ExportWriter, "add_run", boom)
+    # every history line goes through add_history (add_run, the database path, too)
+    monkeypatch.setattr(writer.ExportWriter, "add_history", boom)
     with pytest.raises(KeyboardInterrupt):
         export_api(server.url, out, FAST, history_days=EXPORT_DAYS, now=NOW)
     assert not out.exists() and leftovers(tmp_path) == []

@@ -128,3 +128,42 @@ def test_tls_verification_is_on_by_default():
     assert Client("https://sundial.example.com").session.verify is True
     with pytest.raises(ExportError, match="--ca-bundle"):
         Client("https://x.example.com", HttpOptions(ca_bundle="/no/such/ca.pem"))
+
+
+def test_each_thread_has_its_own_session_with_the_same_settings(server, monkeypatch):
+    import threading
+
+    monkeypatch.setenv("SUNDIAL_TOKEN", "tok")
+    server.token = "tok"
+    c = client(server, token_env="SUNDIAL_TOKEN", headers={"X-Tenant": "acme"})
+    sessions = {}
+
+    def fetch(i):
+        assert len(c.get_json(LIST)) == 28
+        sessions[i] = c._session()
+
+    threads = [threading.Thread(target=fetch, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(s) for s in sessions.values()} | {id(c.session)}) == 4
+    assert all(h.get("X-Tenant") == "acme" for _, _, h in server.log)
+    assert all(h.get("Authorization") == "Bearer tok" for _, _, h in server.log)
+    assert c.requests_made == 3
+    c.close()
+    with pytest.raises(ExportError, match="cancelled"):
+        c.get_json(LIST)
+
+
+def test_cancel_cuts_a_backoff_short(server):
+    import threading
+
+    server.inject("status", times=None, status=503)
+    c = client(server, backoff_base=5, backoff_max=5, retries=3)
+    c.sleep = time.sleep  # the real, cancellable wait
+    threading.Timer(0.3, c.cancel).start()
+    started = time.monotonic()
+    with pytest.raises(ExportError, match="cancelled"):
+        c.get_json(LIST)
+    assert time.monotonic() - started < 3

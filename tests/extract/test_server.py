@@ -112,3 +112,53 @@ def test_main_entry_prints_the_url():
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_processes_body_is_exactly_the_runs_as_json(server):
+    """The server builds /api/processes bodies directly (its hot path); they are byte for
+    byte ``json.dumps`` of ``Run.api()``, most recent first, ``max_records`` kept."""
+    import json
+
+    params = {
+        "allowed_statuses": ALL,
+        "start_time": "2026-01-09T07:00:00.000Z",
+        "end_time": "2026-01-11T00:00:00.000Z",
+        "max_records": 40,
+    }
+    body = requests.get(server.url + "/api/processes/", params=params).content
+    from datetime import datetime
+
+    runs = list(
+        server.history.runs(
+            datetime.fromisoformat("2026-01-09T07:00:00+00:00"),
+            datetime.fromisoformat("2026-01-11T00:00:00+00:00"),
+        )
+    )
+    runs.sort(key=lambda r: (r.start, r.process_id), reverse=True)
+    expected = json.dumps([r.api() for r in runs[:40]], ensure_ascii=False)
+    assert body == expected.encode("utf-8")
+
+
+def test_history_json_matches_the_dataclasses():
+    import json
+    import uuid
+    from datetime import datetime, timezone
+
+    from fixtures.server import History
+    from fixtures.server.history import _uuid4, iso, iso_epoch, run_json
+
+    estate = synthetic_estate(80, seed=5) + [
+        {
+            "process_definition_name": 'odd "näme"\n\u2028',
+            "task_definitions": [{"task_definition_name": "t\\1"}],
+        }
+    ]
+    history = History(estate, NOW, 20, runs_per_day=3.0, seed=2)
+    raw = list(history.raw_runs())
+    assert len(raw) > 1000
+    for run, one in zip(history.runs(), raw):
+        assert run_json(one) == json.dumps(run.api(), ensure_ascii=False)
+    for digest in (bytes(16), bytes([255]) * 16, uuid.uuid4().bytes):
+        assert _uuid4(digest) == str(uuid.UUID(bytes=digest, version=4))
+    for epoch in (0, 86399, 86400, 1768478400, 4102444799):
+        assert iso_epoch(epoch) == iso(datetime.fromtimestamp(epoch, timezone.utc))
