@@ -111,6 +111,7 @@ def convert_command(
     from migrate.mapping.rules import MappingError
     from migrate.pipeline import UsageError, convert
     from migrate.sundial.load import SourceError
+    from migrate.workers import WorkerError
 
     try:
         result = convert(
@@ -124,7 +125,7 @@ def convert_command(
             jobs=jobs,
             cache=cache,
         )
-    except (UsageError, MappingError, SourceError) as exc:
+    except (UsageError, MappingError, SourceError, WorkerError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     if inline_secrets:

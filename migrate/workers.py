@@ -26,6 +26,10 @@ from migrate.units import BuildSpec, BuiltUnit, build_unit
 DefKey = tuple[str, int]
 
 
+class WorkerError(RuntimeError):
+    """A worker process died or failed outside the per-process error handling."""
+
+
 def available_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -200,9 +204,14 @@ def _reply(pipe):
     try:
         status, value = pipe.recv()
     except EOFError:
-        raise RuntimeError("a convert worker process died") from None
+        raise WorkerError(
+            "a convert worker process died (out of memory?); try fewer --jobs"
+        ) from None
     if status == "error":
-        raise RuntimeError(f"a convert worker failed:\n{value}")
+        last = value.strip().splitlines()[-1]
+        raise WorkerError(
+            f"a convert worker failed: {last} (re-run with --jobs 1 for the traceback)"
+        )
     return value
 
 
