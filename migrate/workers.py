@@ -122,10 +122,15 @@ class WorkerPool:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, kind, *_):
+        self.close(abandon=kind is not None)
 
-    def close(self) -> None:
+    def close(self, abandon: bool = False) -> None:
+        """Stop the workers: at once when the run failed (``abandon``), else when they
+        finish what they are doing."""
+        if abandon:
+            for proc in self.procs:
+                proc.kill()
         for pipe in self.pipes:
             try:
                 pipe.send(("stop",))
