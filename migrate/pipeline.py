@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -336,11 +337,22 @@ class _EstateBuild:
                 meta.spec_key = spec_key(self.specs[name], more)
             else:
                 writer.keep(meta.summary.file, meta.dag_digest)
+        fresh = []
         for rel, owner in sorted(_aux_owners(self.metas).items()):
             if owner in self.built:
-                writer.put(rel, self.fresh_aux[owner][rel])
+                fresh.append((rel, self.fresh_aux[owner][rel]))
             else:
                 writer.keep(rel, self.metas[owner].aux_digests[rel])
+
+        def write_aux() -> None:
+            for rel, text in fresh:
+                writer.put(rel, text)
+
+        # creating thousands of small files is mostly kernel time: a thread does it while
+        # this one assembles the reports (the writer's records are per file, and single
+        # dict and list operations are atomic)
+        aux_pool = ThreadPoolExecutor(1, thread_name_prefix="aux-files")
+        aux_written = aux_pool.submit(write_aux)
         if any(self.metas[name].support for name in names):
             # the whole package (operators, the Quartz timetable, its engine, the plugin
             # that registers it), so DAG imports and the registered timetable share one source
@@ -358,7 +370,11 @@ class _EstateBuild:
             "invalid": invalid_entries(self.problems),
             "shared_files": self.shared,
         }
-        sinks = self._write_reports(report, processes, names)
+        try:
+            sinks = self._write_reports(report, processes, names)
+        finally:
+            aux_pool.shutdown(wait=True)
+        aux_written.result()  # its error, if any, is this run's
         result = ConvertResult(
             processes=processes,
             problems=list(self.problems),
