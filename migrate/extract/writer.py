@@ -18,11 +18,11 @@ import re
 import shutil
 import tempfile
 from datetime import datetime, timezone
-from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
 from migrate.extract.http import ExportError
+from migrate.jsontext import dumps_indented
 
 UTC = timezone.utc
 DEFINITIONS = "process_definitions"
@@ -82,79 +82,8 @@ def safe_file_name(name: str) -> str:
 
 
 def dumps_definition(definition: Any) -> str:
-    """``json.dumps(definition, indent=2, ensure_ascii=False) + "\\n"``.  The standard
-    library writes indented JSON with its pure-Python encoder; ``_indented`` gives the same
-    text about three times faster for what a JSON parser returns, and anything else (a
-    non-string key, a type JSON does not have) goes the standard library's way."""
-    parts: list[str] = []
-    try:
-        _indented(definition, parts, "\n")
-    except _Unusual:
-        return json.dumps(definition, indent=2, ensure_ascii=False) + "\n"
-    parts.append("\n")
-    return "".join(parts)
-
-
-class _Unusual(Exception):
-    pass
-
-
-_INFINITY = float("inf")
-
-
-def _indented(value: Any, parts: list[str], newline: str) -> None:
-    """Append ``value`` as ``json.dumps(indent=2, ensure_ascii=False)`` writes it at the
-    depth whose line start is ``newline`` ("\\n" plus the indentation)."""
-    kind = type(value)
-    if kind is str:
-        parts.append(encode_basestring(value))
-    elif kind is dict:
-        if not value:
-            parts.append("{}")
-            return
-        inner = newline + "  "
-        separator = "," + inner
-        opening = "{" + inner
-        for key, item in value.items():
-            if type(key) is not str:
-                raise _Unusual
-            parts.append(opening)
-            parts.append(encode_basestring(key))
-            parts.append(": ")
-            _indented(item, parts, inner)
-            opening = separator
-        parts.append(newline + "}")
-    elif kind is list:
-        if not value:
-            parts.append("[]")
-            return
-        inner = newline + "  "
-        separator = "," + inner
-        opening = "[" + inner
-        for item in value:
-            parts.append(opening)
-            _indented(item, parts, inner)
-            opening = separator
-        parts.append(newline + "]")
-    elif value is None:
-        parts.append("null")
-    elif value is True:
-        parts.append("true")
-    elif value is False:
-        parts.append("false")
-    elif kind is int:
-        parts.append(int.__repr__(value))
-    elif kind is float:
-        if value != value:
-            parts.append("NaN")
-        elif value == _INFINITY:
-            parts.append("Infinity")
-        elif value == -_INFINITY:
-            parts.append("-Infinity")
-        else:
-            parts.append(float.__repr__(value))
-    else:
-        raise _Unusual
+    """``json.dumps(definition, indent=2, ensure_ascii=False) + "\n"``, faster."""
+    return dumps_indented(definition)
 
 
 def dumps_run(record: dict) -> bytes:
