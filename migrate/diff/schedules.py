@@ -153,16 +153,26 @@ def _behaviour(type_name: str, data: str, start_ms: int, end_ms: int) -> Behavio
 
 def _walk(timetable, restriction, end_ms: int) -> Behaviour:
     """The scheduler's loop: ``next_dagrun_info_v2`` from each run to the next."""
+
+    def runs():
+        info = None
+        while True:
+            info = timetable.next_dagrun_info_v2(
+                last_dagrun_info=info, restriction=restriction
+            )
+            if info is None or info.run_after is None:
+                return
+            yield to_ms(info.run_after)
+
+    return _collect(runs(), end_ms)
+
+
+def _collect(runs, end_ms: int) -> Behaviour:
+    """Run times (epoch ms) before ``end_ms``; truncated where a timetable does not move
+    forward or MAX_FIRES is reached."""
     out: list[int] = []
-    info = None
     truncated = False
-    while True:
-        info = timetable.next_dagrun_info_v2(
-            last_dagrun_info=info, restriction=restriction
-        )
-        if info is None or info.run_after is None:
-            break
-        ms = to_ms(info.run_after)
+    for ms in runs:
         if ms >= end_ms:
             break
         if out and ms <= out[-1]:  # a timetable that does not move forward
@@ -206,15 +216,13 @@ def _fast_cron_times(timetable, data: str, restriction, end_ms: int):
         if cron.expression != timetable._expression or cron.zone != timetable._timezone:
             return None
         latest = restriction.latest
-        out: list[int] = []
-        truncated = False
         info = timetable.next_dagrun_info_v2(
             last_dagrun_info=None, restriction=restriction
         )
         if info is None or info.run_after is None:
             return Behaviour("times")
         first = info.run_after.astimezone(UTC)
-        t = datetime(
+        first_utc = datetime(  # a stdlib datetime, as AirflowCron steps them
             first.year,
             first.month,
             first.day,
@@ -225,20 +233,15 @@ def _fast_cron_times(timetable, data: str, restriction, end_ms: int):
             tzinfo=UTC,
         )
         next_after = cron.next_after
-        while True:
-            ms = to_ms(t)
-            if ms >= end_ms:
-                break
-            if out and ms <= out[-1]:  # a timetable that does not move forward
-                truncated = True
-                break
-            out.append(ms)
-            if len(out) >= MAX_FIRES:
-                truncated = True
-                break
-            t = next_after(t)
-            if t > latest:  # next_dagrun_info's restriction.latest check
-                break
-        return Behaviour("times", times=tuple(out), truncated=truncated)
+
+        def runs():
+            t = first_utc
+            while True:
+                yield to_ms(t)
+                t = next_after(t)
+                if t > latest:  # next_dagrun_info's restriction.latest check
+                    return
+
+        return _collect(runs(), end_ms)
     except Exception:  # anything unusual: the scheduler's own loop decides
         return None
