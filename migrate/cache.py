@@ -82,9 +82,7 @@ class ConvertCache:
         try:
             with open(path, "rb") as handle:
                 data = pickle.load(handle)
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
-            return cls(fp)
-        except Exception:  # a damaged cache is never worse than no cache
+        except Exception:  # missing or damaged: never worse than no cache
             return cls(fp)
         if not isinstance(data, cls) or data.fingerprint != fp:
             return cls(fp)

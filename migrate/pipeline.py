@@ -18,7 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from migrate.cache import ConvertCache, CachedUnit, file_stat, fingerprint
-from migrate.convert import base_dag_id
+from migrate.convert import base_dag_id, clash_findings
 from migrate.convert.naming import assign_unique
 from migrate.ir import Finding
 from migrate.mapping.rules import MappingRules
@@ -185,11 +185,7 @@ class _EstateBuild:
 
     def _unchanged(self, f: str) -> bool:
         entry = self.cache.files.get(f)
-        return (
-            entry is not None
-            and self.stats[f] is not None
-            and entry[0] == self.stats[f]
-        )
+        return entry is not None and entry[0] == self.stats[f]  # stats None: never
 
     def _reports_intact(self) -> bool:
         return bool(self.cache.reports) and all(
@@ -223,7 +219,7 @@ class _EstateBuild:
                 self.schedule[name] = schedule
         names = list(self.where)
         self.ids = assign_unique(names, lambda n: base_dag_id(n, self.rules))
-        self.leading = _clash_findings(names, self.ids, self.rules)
+        self.leading = clash_findings(names, self.ids, self.rules)
 
     def _plan(self) -> dict[str, BuildSpec]:
         """What must be built: every process the cache cannot vouch for."""
@@ -470,30 +466,6 @@ class _EstateBuild:
             cache.save(self.out)
         except OSError:
             pass  # a cache that cannot be written only costs time next run
-
-
-def _clash_findings(
-    names: list[str], ids: dict[str, str], rules: MappingRules
-) -> dict[str, tuple[Finding, ...]]:
-    """Names that sanitize to the same DAG id: each says which, and which id it got."""
-    by_base: dict[str, list[str]] = {}
-    for name in names:
-        by_base.setdefault(base_dag_id(name, rules), []).append(name)
-    out = {}
-    for base, sharing in by_base.items():
-        if len(sharing) < 2:
-            continue
-        for name in sharing:
-            clash = [n for n in sorted(sharing) if n != name]
-            out[name] = (
-                Finding(
-                    "approximated",
-                    "process_definition_name",
-                    f"the name sanitizes to {base!r} like {', '.join(map(repr, clash))}; "
-                    f"this DAG is {ids[name]!r} (ids assigned in name order)",
-                ),
-            )
-    return out
 
 
 def _aux_owners(metas: dict[str, UnitMeta]) -> dict[str, str]:

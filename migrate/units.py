@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from migrate.codegen.python import render_dag
+from migrate.convert import internal_error
 from migrate.convert.process import convert_process
 from migrate.ir import Finding
 from migrate.mapping.rules import MappingRules
@@ -86,14 +87,8 @@ def build_unit(
         dag = encode(render_dag(model))
         provenance = encode(provenance_json(model))
         head, tail = parity_entry_parts(model)
-    except Exception as exc:  # a bug of ours must not cost the user the other processes
-        return Problem(
-            str(process.source),
-            process.name,
-            None,
-            f"internal error while converting: {type(exc).__name__}: {exc}",
-            "please report this with the definition; the other processes were converted",
-        )
+    except Exception as exc:  # a bug of ours must not cost the other processes
+        return internal_error(process, exc)
     meta = UnitMeta(
         summary=summarize(model),
         spec_key=spec_key(spec),

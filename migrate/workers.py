@@ -89,9 +89,6 @@ class Converter:
             unit.dag = b""
         return unit
 
-    def forget(self) -> None:
-        self.loaded.clear()
-
 
 class WorkerPool:
     """``size`` workers; files are dealt out round-robin and each definition is built by

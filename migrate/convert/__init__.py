@@ -21,6 +21,39 @@ def dag_ids(processes: list[ProcessDefinition], rules: MappingRules) -> dict[str
     )
 
 
+def clash_findings(
+    names: list[str], ids: dict[str, str], rules: MappingRules
+) -> dict[str, tuple[Finding, ...]]:
+    """Names that sanitize to the same DAG id: each says which others, and its id."""
+    by_base: dict[str, list[str]] = {}
+    for name in sorted(names):
+        by_base.setdefault(base_dag_id(name, rules), []).append(name)
+    out = {}
+    for base, sharing in by_base.items():
+        for name in sharing if len(sharing) > 1 else ():
+            clash = [n for n in sharing if n != name]
+            out[name] = (
+                Finding(
+                    "approximated",
+                    "process_definition_name",
+                    f"the name sanitizes to {base!r} like {', '.join(map(repr, clash))}; "
+                    f"this DAG is {ids[name]!r} (ids assigned in name order)",
+                ),
+            )
+    return out
+
+
+def internal_error(process: ProcessDefinition, exc: Exception) -> Problem:
+    """A bug of ours, as the one line that stands for the process it cost."""
+    return Problem(
+        str(process.source),
+        process.name,
+        None,
+        f"internal error while converting: {type(exc).__name__}: {exc}",
+        "please report this with the definition; the other processes were converted",
+    )
+
+
 def convert_estate(
     processes: list[ProcessDefinition],
     rules: MappingRules,
@@ -30,39 +63,16 @@ def convert_estate(
     """One DagModel per process.  A process whose conversion fails unexpectedly becomes a
     problem line (when ``problems`` is given) and the others are still converted."""
     ids = dag_ids(processes, rules)
-    by_base: dict[str, list[str]] = {}
-    for name in ids:
-        by_base.setdefault(base_dag_id(name, rules), []).append(name)
+    leading = clash_findings(list(ids), ids, rules)
     models = []
     for process in sorted(processes, key=lambda p: p.name):
         try:
             model = convert_process(process, ids[process.name], rules, timezone)
-        except (
-            Exception
-        ) as exc:  # a bug of ours must not cost the user the other processes
+        except Exception as exc:  # a bug of ours must not cost the other processes
             if problems is None:
                 raise
-            problems.append(
-                Problem(
-                    str(process.source),
-                    process.name,
-                    None,
-                    f"internal error while converting: {type(exc).__name__}: {exc}",
-                    "please report this with the definition; the other processes were converted",
-                )
-            )
+            problems.append(internal_error(process, exc))
             continue
-        base = base_dag_id(process.name, rules)
-        clash = [n for n in by_base[base] if n != process.name]
-        if clash:
-            model.findings.insert(
-                0,
-                Finding(
-                    "approximated",
-                    "process_definition_name",
-                    f"the name sanitizes to {base!r} like {', '.join(map(repr, clash))}; "
-                    f"this DAG is {model.dag_id!r} (ids assigned in name order)",
-                ),
-            )
+        model.findings[:0] = leading.get(process.name, ())
         models.append(model)
     return models
