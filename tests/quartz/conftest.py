@@ -8,14 +8,6 @@ import pytest
 
 from .oracle import Oracle, OracleUnavailable
 
-ZONES = (
-    "UTC",
-    "America/New_York",
-    "Europe/London",
-    "Asia/Kolkata",
-    "Australia/Lord_Howe",
-)
-
 
 def _ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")

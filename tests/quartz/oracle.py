@@ -33,6 +33,15 @@ from migrate.quartz import (  # noqa: E402
     QuartzSyntaxError,
 )
 
+# the zones the differential tests and bench evaluate every expression in
+ZONES = (
+    "UTC",
+    "America/New_York",
+    "Europe/London",
+    "Asia/Kolkata",
+    "Australia/Lord_Howe",
+)
+
 JAR_CANDIDATES = (
     "/usr/share/java/quartz2.jar",
     "/usr/share/java/quartz2-2.3.2.jar",

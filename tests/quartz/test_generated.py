@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from migrate.quartz import QuartzCron, QuartzSyntaxError
 
 from . import gen
-from .conftest import ZONES
+from .oracle import ZONES
 from .oracle import compare, describe
 
 BATCH = 80

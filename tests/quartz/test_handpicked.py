@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from .conftest import ZONES
+from .oracle import ZONES
 from .oracle import compare, describe, python_result
 
 FIRES = 100
