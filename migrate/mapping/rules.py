@@ -19,12 +19,15 @@ import difflib
 import fnmatch
 import re
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-DEFAULT_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings" / "default.yaml"
+# The top-level mappings/ folder of the checkout, installed as package data.
+DEFAULT_MAPPINGS = Path(str(files("migrate.mappings").joinpath("default.yaml")))
+DEFAULT_LABEL = "mappings/default.yaml"  # how origins name it, wherever it is installed
 
 # Settings whose values merge (dict update / list union) instead of being replaced.
 _MERGED_DICTS = {"default_args", "batch_job_queue_renames"}
@@ -114,6 +117,8 @@ class Settings:
 
 
 def _display(path: Path) -> str:
+    if path == DEFAULT_MAPPINGS:
+        return DEFAULT_LABEL
     try:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:

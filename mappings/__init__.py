@@ -1,0 +1,1 @@
+"""The default mapping rules (default.yaml), installed as the package ``migrate.mappings``."""
