@@ -48,7 +48,7 @@ def safe_path(root: Path, rel: str) -> Path:
     ):
         raise ValueError(f"unsafe output path {rel!r}")
     path = root / rel
-    resolved_root = _resolved(str(root))
+    resolved_root = _resolved(os.path.abspath(root))  # a relative root: from the cwd now
     resolved = os.path.realpath(path)
     if not resolved.startswith(resolved_root + os.sep):
         raise ValueError(f"output path {rel!r} leaves {root}")

@@ -47,7 +47,14 @@ def definition_files(sources: Iterable[Path]) -> list[Path]:
             files.append(source)
         else:
             raise SourceError(f"{source}: no such file or directory")
-    return files
+    # One order whatever the order of SOURCE arguments (it decides which of two
+    # definitions with one name is kept), each file once.
+    unique: dict[Path, Path] = {}
+    for path in files:
+        key = path.resolve()
+        if key not in unique or str(path) < str(unique[key]):
+            unique[key] = path
+    return sorted(unique.values(), key=str)
 
 
 def load_sources(sources: Iterable[Path]) -> LoadResult:
@@ -80,7 +87,8 @@ def read_definition_file(path: Path) -> list[ProcessDefinition | Problem]:
 
 
 def duplicate_problem(name: str, source: str, seen: dict[str, str]) -> Problem | None:
-    """Sundial's process names are unique: the first definition (in file order) wins.
+    """Sundial's process names are unique: the first definition (in path order, then
+    position in its file) wins.
     ``seen`` maps the names so far to where they were defined."""
     if name in seen:
         return Problem(

@@ -8,6 +8,7 @@ report can account for each of them.
 
 from __future__ import annotations
 
+import heapq
 import math
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
@@ -198,7 +199,10 @@ class WireReader:
             )
             text = self.take(data, item_path, "value", self.string, record=False)
             result.append(EnvVar(name, text))
-        return tuple(result)
+        # Sundial kept env vars in a map: one value per name (the last one listed), no
+        # order.  So here: by name.
+        last = {var.name: var for var in result}
+        return tuple(last[name] for name in sorted(last))
 
     def guard(self, fn: Callable[[], Any]) -> Any:
         """Run one field's reader; a bad field is recorded and reading goes on."""
@@ -313,7 +317,7 @@ def _read_process(r: WireReader, data: Any) -> ProcessDefinition:
         )
     tasks: list[TaskDefinition] = []
     seen: set[str] = set()
-    for i, raw in enumerate(tasks_raw):
+    for i, raw in canonical_order(tasks_raw):
         task = r.guard(lambda: _read_task(r, raw, i))
         if task is None:
             continue
@@ -343,9 +347,51 @@ def _read_process(r: WireReader, data: Any) -> ProcessDefinition:
         source=r.source,
         generations=tuple(g for g in GENERATIONS if g in r.generations),
         present_fields=tuple(r.present),
-        unknown_fields=tuple(r.unknown),
-        doubled_dependencies=tuple(doubled),
+        unknown_fields=tuple(sorted(r.unknown, key=lambda item: item[0])),
+        doubled_dependencies=tuple(sorted(doubled)),
     )
+
+
+def canonical_order(tasks_raw: list) -> list[tuple[int, Any]]:
+    """The tasks (with their positions) in the one order the output follows, whatever
+    order they came in: Sundial keeps none (its API lists them as the database returns
+    them).  Upstreams before downstreams, ties broken by name; tasks that cannot be placed
+    (no name, in a cycle) follow, by name, then by position."""
+    named: dict[str, list[int]] = {}
+    for i, raw in enumerate(tasks_raw):
+        name = raw.get("task_definition_name") if isinstance(raw, dict) else None
+        if isinstance(name, str):
+            named.setdefault(name, []).append(i)
+    waiting: dict[str, set[str]] = {}
+    for name, positions in named.items():
+        ups: set[str] = set()
+        for i in positions:
+            deps = tasks_raw[i].get("dependencies")
+            for dep in deps if isinstance(deps, list) else ():
+                up = dep.get("task_definition_name") if isinstance(dep, dict) else None
+                if isinstance(up, str) and up in named and up != name:
+                    ups.add(up)
+        waiting[name] = ups
+    downstream: dict[str, list[str]] = {name: [] for name in named}
+    for name, ups in waiting.items():
+        for up in ups:
+            downstream[up].append(name)
+    ready = [name for name, ups in waiting.items() if not ups]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        name = heapq.heappop(ready)
+        order.append(name)
+        for down in downstream[name]:
+            waiting[down].discard(name)
+            if not waiting[down]:
+                heapq.heappush(ready, down)
+    placed = set(order)
+    order += sorted(name for name in named if name not in placed)
+    result = [(i, tasks_raw[i]) for name in order for i in named[name]]
+    taken = {i for i, _ in result}
+    unnamed = [i for i in range(len(tasks_raw)) if i not in taken]
+    return result + [(i, tasks_raw[i]) for i in unnamed]
 
 
 def _read_schedule(r: WireReader, data: dict):
@@ -528,7 +574,8 @@ def _read_dependencies(r: WireReader, data: dict, path: str) -> tuple[Dependency
             item, ipath, "success_required", r.boolean, default=True, record=False
         )
         result.append(Dependency(upstream, required))
-    return tuple(result)
+    # Sundial kept no order of a task's dependencies: one order, by name (required first).
+    return tuple(sorted(result, key=lambda d: (d.task_name, not d.success_required)))
 
 
 def _read_executable(r: WireReader, data: dict, path: str):
@@ -786,7 +833,7 @@ def _read_new_cluster(r: WireReader, body: Any, cpath: str) -> NewEmrCluster:
                         required=False,
                         record=False,
                     ),
-                    properties=tuple(props.items()),
+                    properties=tuple(sorted(props.items())),  # a map: no order
                     configurations=configurations(
                         item.get("configurations", []), f"{ipath}.configurations"
                     ),
