@@ -89,9 +89,7 @@ def test_wheel_holds_every_runtime_file(dists):
 
 def _venv_with(wheel: Path, where: Path) -> Path:
     """A fresh virtualenv with the wheel and its dependencies, as `pip install` gives them."""
-    subprocess.run(
-        [sys.executable, "-m", "venv", str(where)], check=True, timeout=300
-    )
+    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True, timeout=300)
     pip = subprocess.run(
         [str(where / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)],
         capture_output=True,
@@ -165,4 +163,6 @@ def test_installed_wheel_exports_converts_and_diffs(dists, tmp_path):
     from_wheel = run("convert", str(ESTATE), "--out", "estate-out", "-q")
     assert from_wheel.returncode == 0, from_wheel.stderr[-3000:]
     for dag in (tmp_path / "from-checkout" / "dags").glob("*.py"):
-        assert (work / "estate-out" / "dags" / dag.name).read_bytes() == dag.read_bytes()
+        assert (
+            work / "estate-out" / "dags" / dag.name
+        ).read_bytes() == dag.read_bytes()

@@ -1,36 +1,42 @@
 """Sundial's two shapes of a process definition, and pure functions between them.
 
 *Wire* shape: the REST API's apibuilder JSON (snake_case keys, unions as one-key objects,
-env vars as ``[{variable_name, value}]``), what ``migrate convert`` reads.
+env vars as ``[{variable_name, value}]``, an optional field left out), what
+``migrate convert`` reads.
 
 *Stored* shape: Sundial's PostgreSQL rows.  ``process_definition`` and
 ``task_definition_template`` columns, whose JSON columns (``schedule``, ``executable``,
-``notifications``, ``teams``) are Jackson dumps of Sundial's Scala classes: camelCase keys
-plus a ``"type"`` discriminator, env vars as a map.  The key names are documented in
-``fixtures/db/README.md``.
+``notifications``, ``teams``) are Jackson dumps of Sundial's Scala classes
+(``app/model/Executable.scala`` and friends): camelCase keys plus a ``"type"``
+discriminator, env vars as a map, and, Jackson's default inclusion, every field of the
+class written: an ``Option`` that is ``None`` as ``null``.
 
-``stored_to_wire(wire_to_stored(w)) == w`` for every definition in *canonical* wire form,
-and ``wire_to_stored(stored_to_wire(s)) == s`` for every stored form ``wire_to_stored``
-produces.  Presence is kept both ways (an absent optional field stays absent; ``[]`` stays
-``[]``), as are unknown keys, which pass through unchanged.  Canonical wire form means
-what the stored form cannot tell apart is written one way:
+``wire_to_stored`` writes what Sundial stored for a definition PUT through its API
+(``app/controllers/ModelConverter.scala`` ``toInternal*``, then Jackson): API defaults
+applied to fields the class always has (``tag`` "latest", an empty env map, ``paused``
+false, ...), ``null`` for every absent option.  ``stored_to_wire`` renders rows the way
+Sundial's GET does (``toExternal*``): ``null`` is absent at every depth, other fields are
+always present.  So ``stored_to_wire(wire_to_stored(w))`` is ``w`` as a Sundial serves it
+back, and ``wire_to_stored(stored_to_wire(s)) == s`` for every ``s`` that
+``wire_to_stored`` writes.  What the stored form cannot tell apart comes back one way:
 
 - dependencies: required ones first, then optional ones, ``success_required`` explicit;
-- ``overlap_action`` and ``backoff_exponent`` (NOT NULL columns) always present;
-- an empty ``notifications`` list is omitted;
-- env vars: one entry per name (Sundial kept them in a map; the last one wins);
+- env vars: one entry per name (Sundial kept them in a map; the last one wins); a shell
+  or ECS task without any has none listed, a Batch task an empty list;
+- an empty ``notifications`` (or ``subscriptions``) list is left out;
 - the default EMR roles carry their enum value (``"EMR_DefaultRole"``); a custom role
   named like the default reads back as the default, which is the same role.
 
-The stored form of a row read from a real Sundial database may also hold what
-``wire_to_stored`` never writes (nulls for absent options, legacy ``teams`` entries with
-``notify_options``); ``stored_to_wire`` reads those too.
+A ``null`` where Sundial's class has no ``Option`` (an image, a command) is kept, so the
+definition is reported invalid at that field.  Keys this module does not know pass through
+unchanged both ways, so the export keeps them and the report names them.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 DEFAULT_SERVICE_ROLE = "EMR_DefaultRole"
 DEFAULT_JOB_FLOW_ROLE = "EMR_EC2_DefaultRole"
@@ -77,79 +83,346 @@ class StoredDefinition:
     tasks: list[dict[str, Any]] = field(default_factory=list)
 
 
-# -- key tables: wire key -> stored key (unknown keys pass through unchanged) ----------
+# -- shapes: one per Scala class, its fields in declaration order -----------------------
 
-_CRON = {
-    "minutes": "minutes",
-    "hours": "hours",
-    "day_of_month": "dayOfMonth",
-    "month": "month",
-    "day_of_week": "dayOfWeek",
+_NO_DEFAULT = object()
+OMIT = object()  # a converter's answer: leave the field out
+
+
+@dataclass(frozen=True)
+class Field:
+    wire: str
+    stored: str
+    option: bool = False  # Scala Option: None is stored as null and absent on the wire
+    default: Any = (
+        _NO_DEFAULT  # stored when the wire leaves this (non-Option) field out
+    )
+    to_stored: Callable[[Any, str], Any] | None = None
+    to_wire: Callable[[Any, str], Any] | None = None
+
+
+class Shape:
+    """The fields of one Scala class and their wire names."""
+
+    def __init__(self, name: str, *fields: Field):
+        self.name = name
+        self.fields = fields
+        self.by_wire = {f.wire: f for f in fields}
+        self.by_stored = {f.stored: f for f in fields}
+
+    def stored(self, body: Any, where: str) -> dict:
+        body = _obj(body, where)
+        out: dict[str, Any] = {}
+        for f in self.fields:
+            if f.wire in body:
+                value = body[f.wire]
+                if f.to_stored is not None and value is not None:
+                    value = f.to_stored(value, f"{where}.{f.wire}")
+                out[f.stored] = value
+            elif f.option:
+                out[f.stored] = None
+            elif f.default is not _NO_DEFAULT:
+                out[f.stored] = copy.deepcopy(f.default)
+        for key, value in body.items():
+            if key not in self.by_wire:
+                out[key] = value  # unknown: kept as it came
+        return out
+
+    def wire(self, body: Any, where: str) -> dict:
+        body = _obj(body, where)
+        out: dict[str, Any] = {}
+        for f in self.fields:
+            if f.stored not in body:
+                continue
+            value = body[f.stored]
+            if value is None and f.option:
+                continue  # Jackson's None
+            if f.to_wire is not None and value is not None:
+                value = f.to_wire(value, f"{where}.{f.stored}")
+                if value is OMIT:
+                    continue
+            out[f.wire] = value
+        for key, value in body.items():
+            if key not in self.by_stored:
+                out[key] = value
+        return out
+
+
+def _each(shape: Shape) -> dict:
+    """Converters for a list of ``shape`` objects."""
+    return dict(
+        to_stored=lambda v, p: [
+            shape.stored(x, f"{p}[{i}]") for i, x in enumerate(_list(v, p))
+        ],
+        to_wire=lambda v, p: [
+            shape.wire(x, f"{p}[{i}]") for i, x in enumerate(_list(v, p))
+        ],
+    )
+
+
+def _env_to_stored(value: Any, where: str) -> dict:
+    env: dict[str, Any] = {}
+    for i, item in enumerate(_list(value, where)):
+        item = _obj(item, f"{where}[{i}]")
+        env[item.get("variable_name")] = item.get("value")
+    return env
+
+
+def _env_to_wire(value: Any, where: str) -> list:
+    env = _obj(value, where)
+    return [{"variable_name": k, "value": v} for k, v in env.items()]
+
+
+def _env_to_wire_if_any(value: Any, where: str) -> Any:
+    # Sundial renders a shell task's empty map as no env at all; an ECS task's too, so
+    # that a 2016-02 definition (whose API had no ECS env) reads back as one.
+    return _env_to_wire(value, where) or OMIT
+
+
+_CRON = Shape(
+    "CronSchedule",
+    Field("minutes", "minutes"),
+    Field("hours", "hours"),
+    Field("day_of_month", "dayOfMonth"),
+    Field("month", "month"),
+    Field("day_of_week", "dayOfWeek"),
+)
+# ContinuousSchedule(bufferSeconds: Int): the API's absent buffer is stored as 0.
+_CONTINUOUS = Shape(
+    "ContinuousSchedule", Field("buffer_seconds", "bufferSeconds", default=0)
+)
+
+_SHELL = Shape(
+    "ShellCommandExecutable",
+    Field("script", "script"),
+    Field(
+        "environment_variables",
+        "environmentVariables",
+        default={},
+        to_stored=_env_to_stored,
+        to_wire=_env_to_wire_if_any,
+    ),
+)
+_ENV = dict(default={}, to_stored=_env_to_stored, to_wire=_env_to_wire)
+_ENV_IF_ANY = dict(_ENV, to_wire=_env_to_wire_if_any)
+_BATCH = Shape(
+    "BatchExecutable",
+    Field("image", "image"),
+    Field("tag", "tag", default="latest"),
+    Field("command", "command"),
+    Field("memory", "memory"),
+    Field("vCpus", "vCpus"),
+    Field("job_role_arn", "jobRoleArn", option=True),
+    Field("environment_variables", "environmentVariables", **_ENV),
+    Field("job_queue", "jobQueue", option=True),
+)
+_DOCKER = Shape(
+    "ECSExecutable",
+    Field("image", "image"),
+    Field("tag", "tag", default="latest"),
+    Field("command", "command"),
+    Field("memory", "memory", option=True),
+    Field("cpu", "cpu", option=True),
+    Field("taskRoleArn", "taskRoleArn", option=True),
+    Field("log_paths", "logPaths", default=[]),
+    Field("environment_variables", "environmentVariables", **_ENV_IF_ANY),
+)
+
+# InstanceGroupDetails(instanceType, instanceCount, awsMarket, bidPriceOpt,
+# ebsVolumeSizeOpt); the wire's aws_market union is split into the middle two by hand.
+_GROUP = Shape(
+    "InstanceGroupDetails",
+    Field("emr_instance_type", "instanceType"),
+    Field("instance_count", "instanceCount"),
+    Field("ebs_volume_size", "ebsVolumeSizeOpt", option=True),
+)
+
+
+def _group_to_stored(value: Any, where: str) -> dict:
+    value = _obj(value, where)
+    out = _GROUP.stored({k: v for k, v in value.items() if k != "aws_market"}, where)
+    if "aws_market" in value:
+        member, market = _union(value["aws_market"], f"{where}.aws_market")
+        out["awsMarket"] = member
+        out["bidPriceOpt"] = (
+            _obj(market, f"{where}.aws_market.spot").get("bid_price")
+            if member == "spot"
+            else None
+        )
+    return out
+
+
+def _group_to_wire(value: Any, where: str) -> dict:
+    value = _obj(value, where)
+    rest = {k: v for k, v in value.items() if k not in ("awsMarket", "bidPriceOpt")}
+    out = _GROUP.wire(rest, where)
+    market, bid = value.get("awsMarket", OMIT), value.get("bidPriceOpt")
+    if market == "spot":
+        out["aws_market"] = {"spot": {} if bid is None else {"bid_price": bid}}
+    elif market == "on_demand":
+        out["aws_market"] = {"on_demand": "on_demand"}
+    elif market is None:
+        out["aws_market"] = None  # a String in Sundial's model: invalid, and reported
+    elif market is not OMIT:
+        raise StoredFormError(f"{where}.awsMarket", f"unknown market {market!r}")
+    elif bid is not None:
+        out["bidPriceOpt"] = bid  # without a market: kept, so the report names it
+    return out
+
+
+def _role(which: str) -> dict:
+    default_member, default_name = {
+        "emr_service_role": ("default_emr_service_role", DEFAULT_SERVICE_ROLE),
+        "emr_job_flow_role": ("default_emr_job_flow_role", DEFAULT_JOB_FLOW_ROLE),
+    }[which]
+    custom_member = default_member.replace("default_", "custom_")
+
+    def to_stored(value: Any, where: str) -> Any:
+        member, body = _union(value, where)
+        if member == default_member:
+            return default_name
+        if member == custom_member:
+            return _obj(body, where).get("role_name")
+        raise StoredFormError(where, f"unknown role {member!r}")
+
+    def to_wire(value: Any, where: str) -> dict:
+        if not isinstance(value, str):
+            raise StoredFormError(where, f"expected a role name, got {_kind(value)}")
+        if value == default_name:
+            return {default_member: default_name}
+        return {custom_member: {"role_name": value}}
+
+    return dict(option=True, to_stored=to_stored, to_wire=to_wire)
+
+
+def _configurations_to_stored(value: Any, where: str) -> list:
+    return [
+        _CONFIGURATION.stored(x, f"{where}[{i}]")
+        for i, x in enumerate(_list(value, where))
+    ]
+
+
+def _configurations_to_wire(value: Any, where: str) -> list:
+    return [
+        _CONFIGURATION.wire(x, f"{where}[{i}]")
+        for i, x in enumerate(_list(value, where))
+    ]
+
+
+_NESTED = dict(
+    option=True, to_stored=_configurations_to_stored, to_wire=_configurations_to_wire
+)
+# The API's EmrConfiguration (all three fields are options), nested to any depth.
+_CONFIGURATION = Shape(
+    "EmrConfiguration",
+    Field("classification", "classification", option=True),
+    Field("configurations", "configurations", **_NESTED),
+    Field("properties", "properties", option=True),
+)
+
+_GROUP_FIELD = dict(option=True, to_stored=_group_to_stored, to_wire=_group_to_wire)
+# EmrClusterDetails of a new cluster (clusterId None, existingCluster false).  Options the
+# API always fills (release label, visibility) are stored with its defaults.
+_NEW_CLUSTER = Shape(
+    "EmrClusterDetails",
+    Field("name", "clusterName", option=True),
+    Field("release_label", "releaseLabel", option=True, default="emr-5.10.0"),
+    Field("applications", "applications", default=[]),
+    Field("s3_log_uri", "s3LogUri", option=True),
+    Field("master_instance", "masterInstanceGroup", **_GROUP_FIELD),
+    Field("core_instance", "coreInstanceGroup", **_GROUP_FIELD),
+    Field("task_instance", "taskInstanceGroup", **_GROUP_FIELD),
+    Field("ec2_subnet", "ec2Subnet", option=True),
+    Field("emr_service_role", "emrServiceRole", **_role("emr_service_role")),
+    Field("emr_job_flow_role", "emrJobFlowRole", **_role("emr_job_flow_role")),
+    Field("visible_to_all_users", "visibleToAllUsers", option=True, default=False),
+    Field("configurations", "configurations", **_NESTED),
+    Field("security_configuration", "securityConfiguration", option=True),
+)
+# Jackson's dump of an existing cluster: ModelConverter sets clusterId and existingCluster
+# only, so every other field is None (applications: an empty list).
+_EXISTING_CLUSTER_REST = {
+    **{f.stored: None for f in _NEW_CLUSTER.fields},
+    "applications": [],
 }
-_CONTINUOUS = {"buffer_seconds": "bufferSeconds"}
-_SHELL = {"script": "script", "environment_variables": "environmentVariables"}
-_BATCH = {
-    "image": "image",
-    "tag": "tag",
-    "command": "command",
-    "memory": "memory",
-    "vCpus": "vCpus",
-    "job_role_arn": "jobRoleArn",
-    "environment_variables": "environmentVariables",
-    "job_queue": "jobQueue",
-}
-_DOCKER = {
-    "image": "image",
-    "tag": "tag",
-    "command": "command",
-    "memory": "memory",
-    "cpu": "cpu",
-    "taskRoleArn": "taskRoleArn",
-    "log_paths": "logPaths",
-    "environment_variables": "environmentVariables",
-}
-_EMR = {
-    "emr_cluster": "emrClusterDetails",
-    "job_name": "jobName",
-    "region": "region",
-    "class": "clazz",
-    "s3_jar_path": "s3JarPath",
-    "spark_conf": "sparkConf",
-    "spark_packages": "sparkPackages",
-    "args": "args",
-    "s3_log_details": "s3LogDetailsOpt",
-    "load_data": "loadData",
-    "save_results": "saveResults",
-}
-_NEW_CLUSTER = {
-    "name": "clusterName",
-    "release_label": "releaseLabel",
-    "applications": "applications",
-    "s3_log_uri": "s3LogUri",
-    "master_instance": "masterInstanceGroup",
-    "core_instance": "coreInstanceGroup",
-    "task_instance": "taskInstanceGroup",
-    "ec2_subnet": "ec2SubnetOpt",
-    "emr_service_role": "emrServiceRole",
-    "emr_job_flow_role": "emrJobFlowRole",
-    "visible_to_all_users": "visibleToAllUsers",
-    "configurations": "configurations",
-    "security_configuration": "securityConfiguration",
-}
-_INSTANCE_GROUP = {
-    "emr_instance_type": "instanceType",
-    "instance_count": "instanceCount",
-    "aws_market": "awsMarket",
-    "ebs_volume_size": "ebsVolumeSizeOpt",
-}
-_PACKAGE = {"group_id": "groupId", "artifact_id": "artifactId", "version": "version"}
-_LOG_DETAILS = {"log_group_name": "logGroupName", "log_stream_name": "logStreamName"}
-_EMAIL = {"name": "name", "email": "email", "notify_when": "notify_action"}
-_PAGERDUTY = {
-    "service_key": "service_key",
-    "api_url": "api_url",
-    "num_consecutive_failures": "num_consecutive_failures",
-}
+
+
+def _cluster_to_stored(value: Any, where: str) -> dict:
+    member, body = _union(value, where)
+    path = f"{where}.{member}"
+    if member == "existing_emr_cluster":
+        body = dict(_obj(body, path))
+        return {
+            "clusterId": body.pop("cluster_id", None),
+            **_EXISTING_CLUSTER_REST,
+            "existingCluster": True,
+            **body,  # unknown keys: kept as they came
+        }
+    if member == "new_emr_cluster":
+        return {
+            **_NEW_CLUSTER.stored(body, path),
+            "clusterId": None,
+            "existingCluster": False,
+        }
+    raise StoredFormError(where, f"unknown EMR cluster {member!r}")
+
+
+def _cluster_to_wire(value: Any, where: str) -> dict:
+    value = _obj(value, where)
+    body = {k: v for k, v in value.items() if k != "existingCluster"}
+    if value.get("existingCluster"):
+        out: dict[str, Any] = {}
+        if body.get("clusterId") is not None:
+            out["cluster_id"] = body["clusterId"]
+        for key, item in body.items():
+            if key == "clusterId" or _EXISTING_CLUSTER_REST.get(key, OMIT) == item:
+                continue
+            out[key] = item  # set on an existing cluster: kept, so the report names it
+        return {"existing_emr_cluster": out}
+    if "clusterId" in body and body["clusterId"] is None:
+        del body["clusterId"]
+    return {"new_emr_cluster": _NEW_CLUSTER.wire(body, where)}
+
+
+_PACKAGE = Shape(
+    "MavenPackage",
+    Field("group_id", "groupId"),
+    Field("artifact_id", "artifactId"),
+    Field("version", "version"),
+)
+_LOG_DETAILS = Shape(
+    "LogDetails",
+    Field("log_group_name", "logGroupName"),
+    Field("log_stream_name", "logStreamName"),
+)
+_COPY = Shape(
+    "CopyFileJob", Field("source", "source"), Field("destination", "destination")
+)
+_EMR = Shape(
+    "EmrJobExecutable",
+    Field(
+        "emr_cluster",
+        "emrClusterDetails",
+        to_stored=_cluster_to_stored,
+        to_wire=_cluster_to_wire,
+    ),
+    Field("job_name", "jobName"),
+    Field("region", "region", default="us-east-1"),
+    Field("class", "clazz"),
+    Field("s3_jar_path", "s3JarPath"),
+    Field("spark_conf", "sparkConf"),
+    Field("spark_packages", "sparkPackages", default=[], **_each(_PACKAGE)),
+    Field("args", "args"),
+    Field(
+        "s3_log_details",
+        "s3LogDetailsOpt",
+        option=True,
+        to_stored=_LOG_DETAILS.stored,
+        to_wire=_LOG_DETAILS.wire,
+    ),
+    Field("load_data", "loadData", option=True, **_each(_COPY)),
+    Field("save_results", "saveResults", option=True, **_each(_COPY)),
+)
 
 _EXECUTABLES = {
     "shell_script_command": ("shell", _SHELL),
@@ -158,17 +431,24 @@ _EXECUTABLES = {
     "emr_command": ("emr", _EMR),
 }
 _EXECUTABLE_TYPES = {
-    stored: (wire, keys) for wire, (stored, keys) in _EXECUTABLES.items()
+    stored: (wire, shape) for wire, (stored, shape) in _EXECUTABLES.items()
 }
 
-_ROLES = {
-    "emr_service_role": ("default_emr_service_role", DEFAULT_SERVICE_ROLE),
-    "emr_job_flow_role": ("default_emr_job_flow_role", DEFAULT_JOB_FLOW_ROLE),
-}
-
-
-def _invert(table: dict[str, str]) -> dict[str, str]:
-    return {v: k for k, v in table.items()}
+# EmailNotification(name, email, notifyAction), PagerdutyNotification(serviceKey, apiUrl,
+# numConsecutiveFailures): written with a snake_case naming strategy.
+_EMAIL = Shape(
+    "EmailNotification",
+    Field("name", "name"),
+    Field("email", "email"),
+    Field("notify_when", "notify_action", default="on_state_change_and_failures"),
+)
+_PAGERDUTY = Shape(
+    "PagerdutyNotification",
+    Field("service_key", "service_key"),
+    Field("api_url", "api_url", default="https://events.pagerduty.com"),
+    Field("num_consecutive_failures", "num_consecutive_failures", default=1),
+)
+_NOTIFICATIONS = {"email": _EMAIL, "pagerduty": _PAGERDUTY}
 
 
 def _obj(value: Any, where: str) -> dict:
@@ -196,18 +476,10 @@ def _kind(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
-def _rename(
-    data: dict, table: dict[str, str], where: str, special, drop_null: bool
-) -> dict:
-    """Rename keys by ``table``; ``special[key](value, path)`` converts a value."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if drop_null and value is None and key in table:
-            continue  # Jackson's Option None: the same as absent
-        new_key = table.get(key, key)
-        path = f"{where}.{key}"
-        out[new_key] = special[key](value, path) if key in special else value
-    return out
+def _union(value: Any, where: str) -> tuple[str, Any]:
+    if not isinstance(value, dict) or len(value) != 1:
+        raise StoredFormError(where, "expected an object with exactly one key")
+    return next(iter(value.items()))
 
 
 # -- wire -> stored -------------------------------------------------------------------
@@ -218,7 +490,7 @@ def wire_to_stored(defn: dict) -> StoredDefinition:
     defn = _obj(defn, "process_definition")
     name = defn.get("process_definition_name")
     row: dict[str, Any] = {"process_definition_name": name}
-    teams = None
+    teams: list = []
     notifications: list = []
     for key, value in defn.items():
         if key == "process_definition_name":
@@ -232,6 +504,7 @@ def wire_to_stored(defn: dict) -> StoredDefinition:
         elif key == "overlap_action":
             row["overlap_action"] = value
         elif key == "subscriptions":
+            # The 2016 API's subscriptions: what that Sundial kept in the teams column.
             teams = [dict(t) for t in _list(value, "subscriptions")]
         elif key == "notifications":
             notifications = [
@@ -246,7 +519,7 @@ def wire_to_stored(defn: dict) -> StoredDefinition:
     row.setdefault("schedule", None)
     row.setdefault("overlap_action", "wait")
     row["teams"] = teams
-    row.setdefault("is_disabled", None)
+    row.setdefault("is_disabled", False)  # ProcessDefinition.isPaused: Boolean
     row["notifications"] = notifications
     tasks = [
         _task_to_stored(name, t, i)
@@ -259,31 +532,18 @@ def wire_to_stored(defn: dict) -> StoredDefinition:
 
 def _schedule_to_stored(value: Any) -> dict:
     member, body = _union(value, "schedule")
-    body = _obj(body, f"schedule.{member}")
     if member == "cron_schedule":
-        return {"type": "cron", **_rename(body, _CRON, "schedule", {}, False)}
+        return {"type": "cron", **_CRON.stored(body, f"schedule.{member}")}
     if member == "continuous_schedule":
-        return {
-            "type": "continuous",
-            **_rename(body, _CONTINUOUS, "schedule", {}, False),
-        }
+        return {"type": "continuous", **_CONTINUOUS.stored(body, f"schedule.{member}")}
     raise StoredFormError("schedule", f"unknown schedule {member!r}")
-
-
-def _union(value: Any, where: str) -> tuple[str, Any]:
-    if not isinstance(value, dict) or len(value) != 1:
-        raise StoredFormError(where, "expected an object with exactly one key")
-    return next(iter(value.items()))
 
 
 def _notification_to_stored(value: Any, where: str) -> dict:
     member, body = _union(value, where)
-    body = _obj(body, f"{where}.{member}")
-    if member == "email":
-        return {"type": "email", **_rename(body, _EMAIL, where, {}, False)}
-    if member == "pagerduty":
-        return {"type": "pagerduty", **_rename(body, _PAGERDUTY, where, {}, False)}
-    raise StoredFormError(where, f"unknown notification {member!r}")
+    if member not in _NOTIFICATIONS:
+        raise StoredFormError(where, f"unknown notification {member!r}")
+    return {"type": member, **_NOTIFICATIONS[member].stored(body, f"{where}.{member}")}
 
 
 def _task_to_stored(process: str, task: Any, index: int) -> dict:
@@ -326,85 +586,16 @@ def _task_to_stored(process: str, task: Any, index: int) -> dict:
     row.setdefault("backoff_exponent", 1.0)
     row["required_dependencies"] = required
     row["optional_dependencies"] = optional
-    row.setdefault("require_explicit_success", None)
+    row.setdefault("require_explicit_success", False)  # a Boolean in Sundial's model
     return row
-
-
-def _env_to_stored(value: Any, where: str) -> dict:
-    env: dict[str, Any] = {}
-    for i, item in enumerate(_list(value, where)):
-        item = _obj(item, f"{where}[{i}]")
-        env[item.get("variable_name")] = item.get("value")
-    return env
 
 
 def _executable_to_stored(value: Any, where: str) -> dict:
     member, body = _union(value, where)
     if member not in _EXECUTABLES:
         raise StoredFormError(where, f"unknown executable {member!r}")
-    stored_type, table = _EXECUTABLES[member]
-    body = _obj(body, f"{where}.{member}")
-    special: dict = {"environment_variables": _env_to_stored}
-    if member == "emr_command":
-        special = {
-            "emr_cluster": _cluster_to_stored,
-            "spark_packages": lambda v, p: [
-                _rename(_obj(x, p), _PACKAGE, p, {}, False) for x in _list(v, p)
-            ],
-            "s3_log_details": lambda v, p: _rename(
-                _obj(v, p), _LOG_DETAILS, p, {}, False
-            ),
-        }
-    return {"type": stored_type, **_rename(body, table, where, special, False)}
-
-
-def _cluster_to_stored(value: Any, where: str) -> dict:
-    member, body = _union(value, where)
-    body = _obj(body, f"{where}.{member}")
-    if member == "existing_emr_cluster":
-        return {
-            "existingCluster": True,
-            **_rename(body, {"cluster_id": "clusterId"}, where, {}, False),
-        }
-    if member != "new_emr_cluster":
-        raise StoredFormError(where, f"unknown EMR cluster {member!r}")
-    special = {
-        "master_instance": _group_to_stored,
-        "core_instance": _group_to_stored,
-        "task_instance": _group_to_stored,
-        "emr_service_role": lambda v, p: _role_to_stored(v, p, "emr_service_role"),
-        "emr_job_flow_role": lambda v, p: _role_to_stored(v, p, "emr_job_flow_role"),
-    }
-    return {
-        **_rename(body, _NEW_CLUSTER, where, special, False),
-        "existingCluster": False,
-    }
-
-
-def _role_to_stored(value: Any, where: str, which: str) -> str:
-    default_member, default_name = _ROLES[which]
-    member, body = _union(value, where)
-    if member == default_member:
-        return default_name
-    if member == default_member.replace("default_", "custom_"):
-        return _obj(body, where).get("role_name")
-    raise StoredFormError(where, f"unknown role {member!r}")
-
-
-def _group_to_stored(value: Any, where: str) -> dict:
-    value = _obj(value, where)
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        if key == "aws_market":
-            member, body = _union(item, f"{where}.aws_market")
-            out["awsMarket"] = member
-            if member == "spot":
-                spot = _obj(body, f"{where}.aws_market.spot")
-                if "bid_price" in spot:
-                    out["bidPriceOpt"] = spot["bid_price"]
-        else:
-            out[_INSTANCE_GROUP.get(key, key)] = item
-    return out
+    stored_type, shape = _EXECUTABLES[member]
+    return {"type": stored_type, **shape.stored(body, f"{where}.{member}")}
 
 
 # -- stored -> wire -------------------------------------------------------------------
@@ -432,13 +623,12 @@ def stored_to_wire(process: dict, tasks: list[dict]) -> dict:
         notifications = []
     notifications = _list(notifications, "notifications")
     teams = process.get("teams")
-    if teams is not None:
-        teams = _list(teams, "teams")
+    teams = [] if teams is None else _list(teams, "teams")
     wire_notifications = [
         _notification_to_wire(n, f"notifications[{i}]")
         for i, n in enumerate(notifications)
     ]
-    if teams is not None:
+    if teams:
         legacy = not notifications and all(
             isinstance(t, dict) and t.get("notify_options") is None for t in teams
         )
@@ -472,7 +662,7 @@ def _fits_2016(task_defs: list[dict]) -> bool:
         body = executable.get("docker_image_command")
         if not isinstance(body, dict):
             return False
-        if "taskRoleArn" in body or "environment_variables" in body:
+        if "taskRoleArn" in body or body.get("environment_variables"):
             return False
     return True
 
@@ -490,13 +680,9 @@ def _schedule_to_wire(value: Any) -> dict:
     body = {k: v for k, v in value.items() if k != "type"}
     kind = value.get("type")
     if kind == "cron":
-        return {"cron_schedule": _rename(body, _invert(_CRON), "schedule", {}, True)}
+        return {"cron_schedule": _CRON.wire(body, "schedule")}
     if kind == "continuous":
-        return {
-            "continuous_schedule": _rename(
-                body, _invert(_CONTINUOUS), "schedule", {}, True
-            )
-        }
+        return {"continuous_schedule": _CONTINUOUS.wire(body, "schedule")}
     raise StoredFormError("schedule.type", f"unknown schedule type {kind!r}")
 
 
@@ -504,11 +690,9 @@ def _notification_to_wire(value: Any, where: str) -> dict:
     value = _obj(value, where)
     body = {k: v for k, v in value.items() if k != "type"}
     kind = value.get("type")
-    if kind == "email":
-        return {"email": _rename(body, _invert(_EMAIL), where, {}, True)}
-    if kind == "pagerduty":
-        return {"pagerduty": _rename(body, _invert(_PAGERDUTY), where, {}, True)}
-    raise StoredFormError(f"{where}.type", f"unknown notification type {kind!r}")
+    if kind not in _NOTIFICATIONS:
+        raise StoredFormError(f"{where}.type", f"unknown notification type {kind!r}")
+    return {kind: _NOTIFICATIONS[kind].wire(body, where)}
 
 
 def _task_to_wire(row: dict) -> dict:
@@ -542,83 +726,14 @@ def _task_to_wire(row: dict) -> dict:
     return wire
 
 
-def _env_to_wire(value: Any, where: str) -> list:
-    env = _obj(value, where)
-    return [{"variable_name": k, "value": v} for k, v in env.items()]
-
-
 def _executable_to_wire(value: Any, where: str) -> dict:
     value = _obj(value, where)
     kind = value.get("type")
     if kind not in _EXECUTABLE_TYPES:
         raise StoredFormError(f"{where}.type", f"unknown executable type {kind!r}")
-    member, table = _EXECUTABLE_TYPES[kind]
+    member, shape = _EXECUTABLE_TYPES[kind]
     body = {k: v for k, v in value.items() if k != "type"}
-    special: dict = {"environmentVariables": _env_to_wire}
-    if kind == "emr":
-        special = {
-            "emrClusterDetails": _cluster_to_wire,
-            "sparkPackages": lambda v, p: [
-                _rename(_obj(x, p), _invert(_PACKAGE), p, {}, True) for x in _list(v, p)
-            ],
-            "s3LogDetailsOpt": lambda v, p: _rename(
-                _obj(v, p), _invert(_LOG_DETAILS), p, {}, True
-            ),
-        }
-    return {member: _rename(body, _invert(table), where, special, True)}
-
-
-def _cluster_to_wire(value: Any, where: str) -> dict:
-    value = _obj(value, where)
-    body = {k: v for k, v in value.items() if k != "existingCluster"}
-    if value.get("existingCluster"):
-        return {
-            "existing_emr_cluster": _rename(
-                body, {"clusterId": "cluster_id"}, where, {}, True
-            )
-        }
-    special = {
-        "masterInstanceGroup": _group_to_wire,
-        "coreInstanceGroup": _group_to_wire,
-        "taskInstanceGroup": _group_to_wire,
-        "emrServiceRole": lambda v, p: _role_to_wire(v, p, "emr_service_role"),
-        "emrJobFlowRole": lambda v, p: _role_to_wire(v, p, "emr_job_flow_role"),
-    }
-    return {
-        "new_emr_cluster": _rename(body, _invert(_NEW_CLUSTER), where, special, True)
-    }
-
-
-def _role_to_wire(value: Any, where: str, which: str) -> dict:
-    default_member, default_name = _ROLES[which]
-    if not isinstance(value, str):
-        raise StoredFormError(where, f"expected a role name, got {_kind(value)}")
-    if value == default_name:
-        return {default_member: default_name}
-    return {default_member.replace("default_", "custom_"): {"role_name": value}}
-
-
-def _group_to_wire(value: Any, where: str) -> dict:
-    value = _obj(value, where)
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        if key == "bidPriceOpt":
-            continue
-        if key == "awsMarket":
-            if item == "spot":
-                spot = {}
-                if value.get("bidPriceOpt") is not None:
-                    spot["bid_price"] = value["bidPriceOpt"]
-                out["aws_market"] = {"spot": spot}
-            elif item == "on_demand":
-                out["aws_market"] = {"on_demand": "on_demand"}
-            else:
-                raise StoredFormError(f"{where}.awsMarket", f"unknown market {item!r}")
-        elif item is None and key in ("ebsVolumeSizeOpt",):
-            continue
-        else:
-            out[_invert(_INSTANCE_GROUP).get(key, key)] = item
-    return out
+    return {member: shape.wire(body, where)}
 
 
 # -- Sundial's API read-back bug, for the fixture server --------------------------------
