@@ -227,6 +227,11 @@ def _check_value(name: str, where: str, key: str, value: Any) -> None:
         raise MappingError(f"{name}: {where}: must be 'register' or 'external'")
     if key == "sundial_notifications_mode" and value not in ("email", "all"):
         raise MappingError(f"{name}: {where}: must be 'email' or 'all'")
+    if key == "shell_working_directory" and value is not None:
+        if not isinstance(value, str) or not value.startswith("/"):
+            raise MappingError(
+                f"{name}: {where}: expected an absolute directory path or null"
+            )
     if key == "secret_env_pattern":
         try:
             re.compile(value)

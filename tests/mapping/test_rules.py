@@ -73,6 +73,10 @@ def test_later_files_override_defaults(tmp_path):
         ("rules: [{processes: 3, set: {}}]", "expected a glob or a list of globs"),
         ("defaults: {secret_env_pattern: '('}", "not a valid regular expression"),
         ("rules: [x", "not valid YAML"),
+        (
+            "defaults: {shell_working_directory: work}",
+            "expected an absolute directory path or null",
+        ),
     ],
 )
 def test_bad_mapping_files_get_one_clear_line(tmp_path, text, message):

@@ -292,3 +292,106 @@ def test_scripts_run_literally(shell_runs, parity):
         if t["task_definition_name"] == "ends.in.sh"
     ]
     assert task["executable"]["shell_script_command"]["script"].endswith(".sh")
+
+
+# -- the working directory -------------------------------------------------------------
+
+LEDGER = {
+    "process_definition_name": "run-ledger",
+    "schedule": {
+        "cron_schedule": {
+            "minutes": "0",
+            "hours": "6",
+            "day_of_month": "*",
+            "month": "*",
+            "day_of_week": "?",
+        }
+    },
+    "task_definitions": [
+        {
+            "task_definition_name": "append",
+            "dependencies": [],
+            "executable": {
+                "shell_script_command": {
+                    "script": 'mkdir -p ledger\npwd > "$SUNDIAL_RUN_OUT/append.pwd"\n'
+                    "echo run >> ledger/progress.txt\n"
+                }
+            },
+            "max_attempts": 1,
+            "backoff_base_seconds": 0,
+        },
+        {
+            "task_definition_name": "read",
+            "dependencies": [
+                {"task_definition_name": "append", "success_required": True}
+            ],
+            "executable": {
+                "shell_script_command": {
+                    "script": 'cp ledger/progress.txt "$SUNDIAL_RUN_OUT/seen"\n'
+                }
+            },
+            "max_attempts": 1,
+            "backoff_base_seconds": 0,
+        },
+    ],
+}
+
+
+def _convert_ledger(tmp_path, mappings: dict | None):
+    from migrate.pipeline import convert
+
+    source = tmp_path / "ledger.json"
+    source.write_text(json.dumps(LEDGER), encoding="utf-8")
+    files = []
+    if mappings is not None:
+        rules = tmp_path / "rules.yaml"
+        rules.write_text(json.dumps({"version": 1, "defaults": mappings}))
+        files.append(rules)
+    out = tmp_path / "out"
+    result = convert([source], out, mappings=files)
+    assert not result.problems
+    report = json.loads((out / "report" / "parity.json").read_text())
+    (entry,) = report["processes"]
+    found = [
+        f["message"]
+        for f in entry["findings"]
+        if f["field"].endswith("executable.shell_script_command")
+    ]
+    return out, entry, found
+
+
+def test_shell_working_directory_shared_and_kept(airflow_session, tmp_path):
+    """With shell_working_directory set, scripts run where Sundial's did: one directory,
+    shared by the tasks and kept between runs (a relative file written by one task is read
+    by the next, and is still there for the next run)."""
+    shared = tmp_path / "sundial-work"
+    out, entry, found = _convert_ledger(
+        tmp_path, {"shell_working_directory": str(shared)}
+    )
+    assert len(found) == 2 and all(str(shared) in m for m in found)
+    home = airflow_session.home("shell-ledger-shared", converted=out)
+    first = home.dags_test(entry["dag_id"], "2024-03-01", dag_file=out / entry["file"])
+    second = home.dags_test(entry["dag_id"], "2024-03-02", dag_file=out / entry["file"])
+    assert first.state == "success", first.describe()
+    assert second.state == "success", second.describe()
+    assert (first.run_out / "append.pwd").read_text().strip() == str(shared)
+    assert (first.run_out / "seen").read_text() == "run\n"
+    assert (second.run_out / "seen").read_text() == "run\nrun\n"
+
+
+def test_default_working_directory_is_per_attempt_and_reported(
+    airflow_session, tmp_path
+):
+    """By default each attempt runs in a fresh temporary directory: the file the first
+    task wrote is gone for the second, so the run fails, and the report says why."""
+    out, entry, found = _convert_ledger(tmp_path, None)
+    assert len(found) == 2
+    assert all("fresh temporary directory" in m for m in found)
+    assert all("shared by every shell task" in m for m in found)
+    home = airflow_session.home("shell-ledger-default", converted=out)
+    result = home.dags_test(entry["dag_id"], "2024-03-01", dag_file=out / entry["file"])
+    assert result.state == "failed", result.describe()
+    assert result.states[entry["tasks"]["append"]] == "success"
+    assert result.states[entry["tasks"]["read"]] == "failed"
+    workdir = (result.run_out / "append.pwd").read_text().strip()
+    assert not os.path.exists(workdir)  # removed when the attempt ended

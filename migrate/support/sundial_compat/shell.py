@@ -25,6 +25,9 @@ class SundialShellOperator(BashOperator):
     - With ``require_explicit_success`` the task succeeds only if the script exits 0 and the
       last ``**status=`` line on stdout says ``success``; without it the exit code decides.
     - ``**metadata:KEY=VALUE`` lines are returned as a dict (the task's XCom).
+    - ``working_directory``: where bash runs (created if missing), as Sundial ran every
+      script in its service's one working directory; None: a fresh temporary directory
+      for each attempt, removed when it ends.
     """
 
     template_fields = ()
@@ -38,6 +41,7 @@ class SundialShellOperator(BashOperator):
         env: dict[str, str] | None = None,
         secret_env: dict[str, str] | None = None,
         require_explicit_success: bool = False,
+        working_directory: str | None = None,
         **kwargs,
     ) -> None:
         super().__init__(
@@ -50,6 +54,7 @@ class SundialShellOperator(BashOperator):
         self.script = script
         self.secret_env = secret_env or {}
         self.require_explicit_success = require_explicit_success
+        self.working_directory = working_directory
         self._process: subprocess.Popen | None = None
 
     def build_env(self, context) -> dict[str, str]:
@@ -69,8 +74,12 @@ class SundialShellOperator(BashOperator):
         env = self.build_env(context)
         status = None
         metadata: dict[str, str] = {}
-        with tempfile.TemporaryDirectory(prefix="sundial") as workdir:
-            path = os.path.join(workdir, "sundial.sh")
+        with tempfile.TemporaryDirectory(prefix="sundial") as scratch:
+            workdir = scratch
+            if self.working_directory is not None:
+                workdir = self.working_directory
+                os.makedirs(workdir, exist_ok=True)
+            path = os.path.join(scratch, "sundial.sh")
             with open(
                 path, "w", encoding="utf-8", newline="", errors="surrogateescape"
             ) as handle:
