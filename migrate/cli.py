@@ -42,6 +42,9 @@ def main() -> None:
     Exit codes: 0 all good; 1 problems found (invalid definitions skipped, or with
     --strict any difference from Sundial); 2 the command could not run.
     """
+    from migrate.stdio import quiet_dependency_warnings
+
+    quiet_dependency_warnings()
 
 
 @main.command("convert")

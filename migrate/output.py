@@ -48,7 +48,8 @@ def safe_path(root: Path, rel: str) -> Path:
     ):
         raise ValueError(f"unsafe output path {rel!r}")
     path = root / rel
-    resolved_root = _resolved(os.path.abspath(root))  # a relative root: from the cwd now
+    # abspath first: a relative root is resolved from the current directory, every call.
+    resolved_root = _resolved(os.path.abspath(root))
     resolved = os.path.realpath(path)
     if not resolved.startswith(resolved_root + os.sep):
         raise ValueError(f"output path {rel!r} leaves {root}")

@@ -23,3 +23,17 @@ def stdout_to_stderr():
         sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
+
+
+def quiet_dependency_warnings() -> None:
+    """Hide deprecation warnings that Airflow and other dependencies raise about each
+    other (e.g. pathspec's "GitWildMatchPattern is deprecated" while Airflow lists a DAG
+    folder): they are not about the user's estate and nothing the user can act on.  Our
+    own warnings still show, and so does everything when the user asked for warnings
+    (``python -W ...`` or ``PYTHONWARNINGS``)."""
+    import warnings
+
+    if sys.warnoptions:
+        return
+    for category in (DeprecationWarning, PendingDeprecationWarning):
+        warnings.filterwarnings("ignore", category=category, module=r"(?!migrate\b)")

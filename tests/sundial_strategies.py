@@ -14,7 +14,8 @@ NAME_CHARS = "abcxyz019 ._-é日"
 names = st.text(NAME_CHARS, min_size=1, max_size=10).filter(lambda s: s.strip())
 # No NUL: PostgreSQL (text and jsonb) refuses it, so no Sundial ever stored one.
 texts = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    max_size=12,
 )
 nonempty = st.text("abcdefghij-_/:0123456789", min_size=1, max_size=12)
 

@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from migrate.stdio import quiet_dependency_warnings
+
 _DOC_PROCESS = re.compile(
     r"\ASundial process `(.*)`, migrated by sundial-migrate\.(?:\n|\Z)", re.DOTALL
 )
@@ -156,6 +158,7 @@ class DagLoader:
 
 
 def _prepare() -> None:
+    quiet_dependency_warnings()
     from airflow.dag_processing.dagbag import DagBag  # noqa: F401
     from airflow.serialization.encoders import coerce_to_core_timetable  # noqa: F401
 
@@ -169,6 +172,7 @@ def _load_chunk(
     from airflow.utils.file import get_unique_dag_module_name
 
     root, files = args
+    quiet_dependency_warnings()
     bag = DagBag(dag_folder=root, collect_dags=False, load_op_links=False)
     infos: list[DagInfo] = []
     errors: dict[str, str] = {}
