@@ -787,8 +787,9 @@ def _emr(ctx: TaskContext, cmd: EmrCommand) -> Unit:
     ctx.aws(add, cmd.region, ctx.field("region"))
     ctx.ledger.exact(
         cluster_field,
-        f"steps added to cluster {cluster_id!r} with ActionOnFailure=CONTINUE, as Sundial "
-        "(SUNDIAL.md section 5); every step is watched and the task fails if any step fails",
+        f"steps added to cluster {cluster_id!r} with ActionOnFailure=CONTINUE, as Sundial's "
+        "EMR executor added them (app/service/emr/EmrServiceExecutor.scala); every step is "
+        "watched and the task fails if any step fails",
     )
     nodes = [add]
     edges = []

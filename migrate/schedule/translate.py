@@ -3,7 +3,7 @@
 The input is read by the Quartz engine (migrate.quartz), so Quartz's own reading of the
 fields (names, steps, wrap-around ranges, its quirks) is what gets translated.
 
-Quartz and Unix cron differ (shared/AIRFLOW.md "Cron dialect"): day-of-week numbering,
+Quartz and Unix cron (croniter, what Airflow evaluates) differ: day-of-week numbering,
 ``?``, steps that start at a value, wrap-around ranges and the special day forms.  Minutes,
 hours and months are plain sets in both, so they are read into sets and written back
 canonically, which is exact by construction.  The result says which parts are exact and

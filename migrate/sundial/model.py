@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-# Field defaults Sundial's service applied, from the API specs (shared/sundial/api).
+# Field defaults Sundial's service applied, from its apibuilder API specs.
 DEFAULT_EMR_SERVICE_ROLE = "EMR_DefaultRole"
 DEFAULT_EMR_JOB_FLOW_ROLE = "EMR_EC2_DefaultRole"
 DEFAULT_PAGERDUTY_API_URL = "https://events.pagerduty.com"

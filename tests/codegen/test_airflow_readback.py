@@ -1,6 +1,6 @@
 """The generated DAGs, read back from real Airflow 3.3, behave as the Sundial definitions say.
 
-Expectations are computed here from the Sundial definitions and SUNDIAL.md's rules, never by
+Expectations are computed here from the Sundial definitions and Sundial's rules, never by
 calling the mapping code: the test would catch a mapper that drifts from Sundial.
 """
 

@@ -1,4 +1,5 @@
-"""What Sundial would have done with a run, from /work/shared/SUNDIAL.md §4 and §6 alone.
+"""What Sundial would have done with a run: its task rules (dependencies, attempts, backoff)
+and notification rules (email per notify_when, PagerDuty after consecutive failures).
 
 Deliberately independent of the mapping code: it reads the fixture JSON (API wire shape)
 itself and applies Sundial's rules to the behaviour each fixture script is written to have.
@@ -91,7 +92,10 @@ NOTIFY_WHEN = (
 
 
 def email_recipients(process: dict, outcome: str, previous: str | None) -> set[str]:
-    """SUNDIAL.md §6: who hears about a run that ended with ``outcome``."""
+    """Who hears about a run that ended with ``outcome``: compared with the previous run,
+    success after success only ``always``; failure after failure ``always`` and
+    ``on_state_change_and_failures``; otherwise (a change, or the first run) everyone
+    but ``never``."""
     if previous == outcome == "succeeded":
         allowed = {"always"}
     elif previous == outcome == "failed":

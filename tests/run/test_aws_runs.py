@@ -1,7 +1,7 @@
 """Generated Batch, ECS and EMR DAGs run in real Airflow 3.3 against a real moto server.
 
 What reached "AWS" is read back from moto (describe calls) and from moto's request
-recorder, and compared with what Sundial did (SUNDIAL.md §5), computed here from the
+recorder, and compared with what Sundial's executors did, computed here from the
 fixture definitions.  Sundial's own service configuration (default Batch queue, ECS
 cluster, ECS default cpu/memory) is what mappings/default.yaml says it was.
 

@@ -1,7 +1,7 @@
 """Sundial's notifications from real consecutive runs of one generated DAG (one AIRFLOW_HOME,
 increasing logical dates): email per notify_when through a real SMTP server on loopback
 (aiosmtpd), PagerDuty events posted to a local HTTP sink after num_consecutive_failures
-failed runs.  Expectations: SUNDIAL.md §6 (tests/run/sundial_rules.py).
+failed runs.  Expectations: Sundial's notification rules (tests/run/sundial_rules.py).
 """
 
 from __future__ import annotations

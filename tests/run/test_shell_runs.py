@@ -1,6 +1,6 @@
 """Generated shell DAGs run in real Airflow 3.3 (`airflow dags test`) like Sundial ran them.
 
-Expectations come from Sundial's rules (tests/run/sundial_rules.py, SUNDIAL.md §4) applied
+Expectations come from Sundial's task rules (tests/run/sundial_rules.py) applied
 to what each fixture script is written to do; the mapping code is never asked.  Evidence:
 the trace lines and files the scripts write, and the task-instance rows Airflow recorded.
 """
