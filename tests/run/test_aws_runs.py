@@ -46,10 +46,15 @@ def _tasks(file: str, process: str) -> dict[str, dict]:
 
 
 def _env_list(executable: dict) -> list[dict]:
-    return [
+    return _by_name(
         {"name": v["variable_name"], "value": v["value"]}
         for v in executable.get("environment_variables", [])
-    ]
+    )
+
+
+def _by_name(env) -> list[dict]:
+    """Sundial kept env vars in a map: the same pairs, compared in one order."""
+    return sorted(env, key=lambda e: e["name"])
 
 
 def _check_success(result, parity_entry):
@@ -149,7 +154,7 @@ def test_batch_job_definitions_jobs_and_overrides(aws_runs, moto, parity):
             )
             overrides = request["containerOverrides"]
             assert overrides["command"] == cmd["command"]  # '{{ ds }}' stays literal
-            assert overrides.get("environment", []) == _env_list(cmd)
+            assert _by_name(overrides.get("environment", [])) == _env_list(cmd)
     # Sundial's order: the dependant's job was submitted after the upstream's job ended.
     first_names = [r["jobName"] for r in submits[:2]]
     assert first_names == ["extract-custom-queue", "load-default-queue"]
@@ -211,7 +216,7 @@ def test_ecs_task_definitions_and_run_task(aws_runs, moto, parity):
         assert container["memory"] == cmd.get(
             "memory", SUNDIAL_CONFIG["sundial_ecs_default_memory"]
         )
-        assert container.get("environment", []) == _env_list(cmd)
+        assert _by_name(container.get("environment", [])) == _env_list(cmd)
         assert definition.get("taskRoleArn") == cmd.get("taskRoleArn")
         (request,) = [
             r
@@ -222,7 +227,7 @@ def test_ecs_task_definitions_and_run_task(aws_runs, moto, parity):
         (override,) = request["overrides"]["containerOverrides"]
         assert override["name"] == container["name"]
         assert override["command"] == cmd["command"]  # '{{ ds }}' stays literal
-        assert override.get("environment", []) == _env_list(cmd)
+        assert _by_name(override.get("environment", [])) == _env_list(cmd)
     tasks = ecs.describe_tasks(
         cluster=cluster, tasks=ecs.list_tasks(cluster=cluster)["taskArns"]
     )["tasks"]
