@@ -17,6 +17,7 @@ class _LazyGroup(click.Group):
         "export": "migrate.extract.command:export_command",
         "diff": "migrate.diff.command:diff_command",
         "deploy": "migrate.deploy.command:deploy_command",
+        "verify": "migrate.verify.command:verify_command",
     }
 
     def list_commands(self, ctx):
@@ -40,6 +41,7 @@ def main() -> None:
       migrate convert estate/ --out airflow/ --timezone America/New_York
       migrate diff estate/ --dags airflow/dags
       migrate deploy airflow/ --to s3://my-dags-bucket/sundial
+      migrate verify estate/ --report airflow/ --airflow-url https://airflow.example.com
 
     Exit codes: 0 all good; 1 problems found (invalid definitions skipped, or with
     --strict any difference from Sundial); 2 the command could not run.
