@@ -16,6 +16,8 @@ class _LazyGroup(click.Group):
     lazy = {
         "export": "migrate.extract.command:export_command",
         "diff": "migrate.diff.command:diff_command",
+        "deploy": "migrate.deploy.command:deploy_command",
+        "verify": "migrate.verify.command:verify_command",
     }
 
     def list_commands(self, ctx):
@@ -38,6 +40,8 @@ def main() -> None:
       migrate export --url https://sundial.example.com --out estate/
       migrate convert estate/ --out airflow/ --timezone America/New_York
       migrate diff estate/ --dags airflow/dags
+      migrate deploy airflow/ --to s3://my-dags-bucket/sundial
+      migrate verify estate/ --report airflow/ --airflow-url https://airflow.example.com
 
     Exit codes: 0 all good; 1 problems found (invalid definitions skipped, or with
     --strict any difference from Sundial); 2 the command could not run.

@@ -41,7 +41,13 @@ from migrate.report import (
 from migrate.schedule import choose
 from migrate.schedule.verify import DEFAULT_HORIZON_DAYS
 from migrate.sundial.load import definition_files, duplicate_problem
-from migrate.support import SUPPORT_PACKAGE
+from migrate.support.image import (
+    WHEEL_DIR,
+    dockerfile_text,
+    installed_versions,
+    requirements_text,
+)
+from migrate.support.wheel import build_wheel, support_sources
 from migrate.units import BuildSpec, BuiltUnit, UnitMeta, spec_key
 from migrate.workers import WorkerPool, available_cores
 
@@ -349,15 +355,19 @@ class _EstateBuild:
         # dict and list operations are atomic)
         aux_pool = ThreadPoolExecutor(1, thread_name_prefix="aux-files")
         aux_written = aux_pool.submit(write_aux)
+        wheel = None
         if any(self.metas[name].support for name in names):
             # the whole package (operators, the Quartz timetable, its engine, the plugin
             # that registers it), so DAG imports and the registered timetable share one source
-            for src in sorted(SUPPORT_PACKAGE.rglob("*.py")):
-                rel = src.relative_to(SUPPORT_PACKAGE).as_posix()
-                writer.put(
-                    f"plugins/sundial_compat/{rel}", src.read_text(encoding="utf-8")
-                )
+            for rel, data in support_sources():
+                writer.put_bytes(f"plugins/sundial_compat/{rel}", data)
             writer.put("plugins/sundial_compat/.airflowignore", PLUGINS_IGNORE)
+            # the same package, installable (pip) with an airflow.plugins entry point
+            wheel, wheel_bytes = build_wheel()
+            writer.put_bytes(f"{WHEEL_DIR}/{wheel}", wheel_bytes)
+        versions = installed_versions()
+        writer.put("requirements.txt", requirements_text(wheel, versions))
+        writer.put("Dockerfile", dockerfile_text(wheel, versions))
         processes = [self.metas[name].summary for name in names]
         report = {
             "report_version": REPORT_VERSION,

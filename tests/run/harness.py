@@ -276,7 +276,8 @@ def read_trace(run_out: Path) -> list[tuple[str, str, float]]:
 class MotoServer:
     """`moto_server -H 127.0.0.1 -p PORT` with request recording."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, extra_env: dict[str, str] | None = None):
+        folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.recording = folder / "requests.jsonl"
@@ -287,6 +288,7 @@ class MotoServer:
             "SUNDIAL_RUN_PATCH_MOTO_ECS": "1",
             "MOTO_ENABLE_RECORDING": "True",
             "MOTO_RECORDER_FILEPATH": str(self.recording),
+            **(extra_env or {}),
         }
         self._log = open(self.log, "w", encoding="utf-8")
         self.proc = subprocess.Popen(

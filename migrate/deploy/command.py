@@ -1,0 +1,153 @@
+"""`migrate deploy`: the click command (registered by migrate/cli.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+import click
+
+from migrate.deploy.bundle import DEFAULT_AWS_CONN_ID, DEFAULT_NAME, config_json
+from migrate.deploy.mirror import DeployError
+
+_SHOWN = 20  # foreign files listed by name; the rest are counted
+
+
+@click.command("deploy")
+@click.argument("out_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="s3://BUCKET/PREFIX | PATH",
+    help="Where Airflow reads the DAGs: an S3 bucket and prefix (an S3DagBundle), or a "
+    "local or shared folder.",
+)
+@click.option(
+    "--endpoint-url",
+    default=None,
+    help="S3-compatible endpoint (MinIO, a test server...) [default: AWS].",
+)
+@click.option("--dry-run", is_flag=True, help="List what would change; change nothing.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also overwrite and delete files at the target that sundial-migrate did not "
+    "write (or that changed since it wrote them).",
+)
+@click.option(
+    "--bundle-name",
+    default=DEFAULT_NAME,
+    show_default=True,
+    help="Bundle name in the printed dag_bundle_config_list entry.",
+)
+@click.option(
+    "--aws-conn-id",
+    default=DEFAULT_AWS_CONN_ID,
+    show_default=True,
+    help="Airflow connection the S3 bundle reads with (printed entry only).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+def deploy_command(
+    out_dir, to, endpoint_url, dry_run, force, bundle_name, aws_conn_id, quiet
+):
+    """Mirror DIR/dags/ (the output of migrate convert) to where Airflow reads DAGs.
+
+    \b
+      migrate deploy out/ --to s3://my-airflow-dags/sundial
+      migrate deploy out/ --to /mnt/efs/airflow/dags/sundial
+
+    Uploads only files whose content changed (sha256), deletes files it wrote earlier
+    that are gone from DIR/dags, and never overwrites or deletes a file it did not write
+    unless --force: a re-run of an unchanged DIR changes nothing.  DAG files go first,
+    deletions last, the ownership record (.sundial-migrate-deploy.json at the target)
+    at the end.  AWS credentials and region come the usual boto3 way (environment,
+    AWS_PROFILE, instance or task role).
+
+    Prints the dag_bundle_config_list entry (JSON) for Airflow's configuration.  The
+    support code is not in the bundle: install DIR/requirements.txt into every Airflow
+    component (see DIR/Dockerfile).
+
+    Exit codes: 0 deployed (or, with --dry-run, planned); 2 the deploy could not run
+    (no such bucket, access denied, a file at the target that is not ours...).
+    """
+    from migrate.deploy.core import deploy
+
+    @contextlib.contextmanager
+    def progress(length):
+        with click.progressbar(
+            length=length, label="Deploying", file=sys.stderr
+        ) as bar:
+            yield bar.update
+
+    try:
+        done = deploy(
+            out_dir,
+            to,
+            endpoint_url=endpoint_url,
+            dry_run=dry_run,
+            force=force,
+            bundle_name=bundle_name,
+            aws_conn_id=aws_conn_id,
+            progress=None if quiet else progress,
+        )
+    except DeployError as exc:
+        for line in str(exc).splitlines():
+            click.echo(f"error: {line}", err=True)
+        sys.exit(2)
+    result, plan = done.result, done.result.plan
+    if dry_run:
+        for a in plan.uploads:
+            click.echo(f"would upload {a.rel} ({a.reason})")
+        for a in plan.deletes:
+            click.echo(f"would delete {a.rel} ({a.reason})")
+        for rel in plan.adopted:
+            click.echo(f"would record {rel} as ours (identical content already there)")
+        if plan.conflicts:
+            for line in plan.conflicts:
+                click.echo(f"error: {line}", err=True)
+            sys.exit(2)
+    if not quiet:
+        for rel in done.edited:
+            click.echo(
+                f"note: {rel} was edited since migrate convert wrote it; deployed as it is",
+                err=True,
+            )
+        for rel in plan.kept_foreign[:_SHOWN]:
+            click.echo(
+                f"note: kept {rel} at {plan.target}: not written by sundial-migrate "
+                "(Airflow reads it too; --force deletes it)",
+                err=True,
+            )
+        if len(plan.kept_foreign) > _SHOWN:
+            click.echo(
+                f"note: kept {len(plan.kept_foreign) - _SHOWN} more files not written "
+                "by sundial-migrate",
+                err=True,
+            )
+        verb = "would be" if dry_run else "were"
+        action = "uploaded" if plan.target.startswith("s3://") else "written"
+        uploaded = len(plan.uploads) if dry_run else len(result.uploaded)
+        deleted = len(plan.deletes) if dry_run else len(result.deleted)
+        click.echo(
+            f"{plan.target}: {uploaded} files {verb} {action}, {deleted} deleted, "
+            f"{len(plan.unchanged) + len(plan.adopted)} unchanged"
+            + (
+                f", {len(plan.kept_foreign)} not ours kept" if plan.kept_foreign else ""
+            ),
+            err=True,
+        )
+        if done.plugins:
+            click.echo(
+                "note: a bundle carries DAG files only: install the support package in "
+                f"every Airflow component (in {out_dir}: pip install -r requirements.txt; "
+                "or build the image in its Dockerfile)",
+                err=True,
+            )
+        click.echo(
+            "Airflow: put this in [dag_processor] dag_bundle_config_list "
+            "(env AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST), next to any other bundles:",
+            err=True,
+        )
+    click.echo(config_json(done.bundle))

@@ -1,0 +1,138 @@
+"""The folder target: a local or shared directory Airflow reads (a ``LocalDagBundle``, the
+dags folder of a git-sync checkout, an EFS mount...).
+
+Files are written atomically (a hidden temporary file renamed into place), so the DAG
+processor sees the old file or the new one, never half of one.  The manifest
+``PATH/.sundial-migrate-deploy.json`` records the sha256 of every file the tool wrote;
+a file that is not recorded, or whose content is no longer the recorded one, is not
+ours.  Python's ``__pycache__`` folders (Airflow writes them beside the DAG files it
+imports) are left alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from migrate.deploy.mirror import (
+    MANIFEST,
+    DeployError,
+    Remote,
+    Scan,
+    ignored,
+    manifest_document,
+    parse_manifest,
+)
+from migrate.output import FILE_MODE
+
+
+class FolderTarget:
+    def __init__(self, path: Path):
+        self.root = Path(path).absolute()
+        self.description = str(self.root)
+
+    def where(self, rel: str) -> str:
+        return str(self.root / rel)
+
+    def _path(self, rel: str) -> Path:
+        path = self.root / rel
+        if ".." in Path(rel).parts or not os.path.realpath(path).startswith(
+            os.path.realpath(self.root) + os.sep
+        ):
+            raise DeployError(f"{path}: leaves {self.root}; not written")
+        return path
+
+    def prepare(self, create: bool) -> None:
+        """The folder must exist, or be creatable in an existing parent."""
+        if self.root.is_dir():
+            return
+        if self.root.exists():
+            raise DeployError(f"{self.root}: not a directory")
+        if not self.root.parent.is_dir():
+            raise DeployError(
+                f"{self.root}: no such directory, nor its parent {self.root.parent} "
+                "(check --to)"
+            )
+        if create:
+            try:
+                self.root.mkdir()
+            except OSError as exc:
+                raise DeployError(f"{self.root}: cannot create it ({exc.strerror})")
+
+    def scan(self) -> Scan:
+        manifest: dict[str, dict] = {}
+        remote: dict[str, Remote] = {}
+        if not self.root.is_dir():
+            return Scan(remote, manifest)  # --dry-run into a folder not made yet
+        try:
+            manifest = parse_manifest((self.root / MANIFEST).read_bytes())
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise DeployError(
+                f"{self.root / MANIFEST}: cannot read it ({exc.strerror})"
+            )
+        for dirpath, dirnames, filenames in os.walk(
+            self.root, onerror=self._walk_error
+        ):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                path = Path(dirpath) / name
+                rel = path.relative_to(self.root).as_posix()
+                if ignored(rel):
+                    continue
+                try:
+                    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+                except OSError as exc:
+                    raise DeployError(f"{path}: cannot read it ({exc.strerror})")
+                recorded = manifest.get(rel, {}).get("sha256")
+                remote[rel] = Remote(rel, recorded == sha, sha)
+        return Scan(remote, manifest)
+
+    @staticmethod
+    def _walk_error(exc: OSError) -> None:
+        raise DeployError(f"{exc.filename}: cannot read it ({exc.strerror})")
+
+    def put(self, rel: str, data: bytes, sha256: str) -> str | None:
+        path = self._path(rel)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".sundial-migrate-tmp-")
+            try:
+                os.fchmod(fd, FILE_MODE)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.replace(tmp, path)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            raise DeployError(f"{path}: cannot write it ({exc.strerror})") from None
+        return None
+
+    def delete(self, rel: str) -> None:
+        path = self._path(rel)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise DeployError(f"{path}: cannot delete it ({exc.strerror})") from None
+        parent = path.parent  # folders left empty by the deletion go too
+        while parent != self.root:
+            try:
+                entries = [e for e in parent.iterdir() if e.name != "__pycache__"]
+                if entries:
+                    break
+                for cache in parent.glob("__pycache__"):
+                    for f in cache.iterdir():
+                        f.unlink()
+                    cache.rmdir()
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+    def save_manifest(self, files: dict[str, dict]) -> None:
+        self.put(MANIFEST, manifest_document(files), "")

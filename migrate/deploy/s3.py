@@ -1,0 +1,208 @@
+"""The S3 target: ``s3://BUCKET/PREFIX``, read by the amazon provider's ``S3DagBundle``.
+
+Each DAG file ``DIR/dags/<file>`` becomes the object ``PREFIX/<file>`` with the metadata
+``sundial-migrate-sha256`` (its content hash: the ownership mark, and what "changed"
+means).  The manifest object ``PREFIX/.sundial-migrate-deploy.json`` records every
+object's sha256 and ETag, so a run needs one listing and one read: an object whose
+listed ETag is the recorded one is ours and unchanged since; any other object is asked
+for its metadata (one HEAD each).
+
+Credentials and region come the usual boto3 way (environment, profile, instance or task
+role); ``endpoint_url`` serves S3-compatible stores.  botocore errors become one line
+that names the bucket, the operation and what to check, never a credential.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from migrate.deploy.mirror import (
+    MANIFEST,
+    DeployError,
+    Remote,
+    Scan,
+    ignored,
+    manifest_document,
+    parse_manifest,
+)
+
+SHA_KEY = "sundial-migrate-sha256"  # x-amz-meta-sundial-migrate-sha256
+_PLAIN_MD5 = re.compile(r"^[0-9a-f]{32}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,254}$")
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix/`` -> ``("bucket", "some/prefix")``."""
+    rest = url[len("s3://") :]
+    bucket, _, prefix = rest.partition("/")
+    if not bucket or not _BUCKET.match(bucket):
+        raise DeployError(
+            f"--to {url}: not s3://BUCKET/PREFIX (bucket {bucket!r} is not a bucket name)"
+        )
+    prefix = "/".join(p for p in prefix.split("/") if p)
+    if any(p in (".", "..") for p in prefix.split("/")):
+        raise DeployError(f"--to {url}: '.' and '..' are not allowed in the prefix")
+    return bucket, prefix
+
+
+class S3Target:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        endpoint_url: str | None = None,
+        client=None,
+    ):
+        self.bucket = bucket
+        self.prefix = prefix
+        self.endpoint_url = endpoint_url
+        self.description = f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+        self._client = client
+
+    # -- plumbing ---------------------------------------------------------------------
+    @property
+    def client(self):
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            try:
+                self._client = boto3.session.Session().client(
+                    "s3",
+                    endpoint_url=self.endpoint_url,
+                    config=Config(retries={"max_attempts": 5, "mode": "standard"}),
+                )
+            except Exception as exc:  # bad profile, bad endpoint URL...
+                raise DeployError(
+                    f"{self.description}: cannot set up S3: {exc}"
+                ) from None
+        return self._client
+
+    def key(self, rel: str) -> str:
+        return f"{self.prefix}/{rel}" if self.prefix else rel
+
+    def where(self, rel: str) -> str:
+        return f"s3://{self.bucket}/{self.key(rel)}"
+
+    def _call(self, operation: str, where: str, **kwargs):
+        try:
+            return getattr(self.client, operation)(**kwargs)
+        except Exception as exc:
+            raise DeployError(self._explain(operation, where, exc)) from None
+
+    def _explain(self, operation: str, where: str, exc: Exception) -> str:
+        from botocore import exceptions as bx
+
+        api = "".join(p.title() for p in operation.split("_"))
+        if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError)):
+            return (
+                f"{where}: no AWS credentials found (set AWS_PROFILE, or "
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with an instance "
+                "or task role)"
+            )
+        if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError)):
+            endpoint = self.endpoint_url or "the S3 endpoint"
+            return f"{where}: cannot connect to {endpoint} ({api}); check --endpoint-url and the network"
+        if isinstance(exc, bx.ClientError):
+            err = exc.response.get("Error", {})
+            code = str(err.get("Code", ""))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code == "NoSuchBucket" or (code == "404" and api == "ListObjectsV2"):
+                return (
+                    f"s3://{self.bucket}: no such bucket (create it, or check --to"
+                    + (" and --endpoint-url)" if self.endpoint_url else ")")
+                )
+            if code in ("AccessDenied", "403", "AllAccessDisabled") or status == 403:
+                return (
+                    f"{where}: access denied for {api} (the AWS identity in use needs "
+                    "s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on "
+                    "this bucket and prefix)"
+                )
+            if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
+                return f"{where}: the AWS credentials were rejected ({code}); check them or refresh the session"
+            message = " ".join(str(err.get("Message", "")).split())
+            return f"{where}: {api} failed: {code or status} {message}".rstrip()
+        if isinstance(exc, bx.ParamValidationError):
+            return f"{where}: {api}: {' '.join(str(exc).split())}"
+        if isinstance(exc, bx.BotoCoreError):
+            return f"{where}: {api} failed: {' '.join(str(exc).split())}"
+        return (
+            f"{where}: {api} failed: {type(exc).__name__}: {' '.join(str(exc).split())}"
+        )
+
+    # -- the Target protocol ----------------------------------------------------------
+    def scan(self) -> Scan:
+        listed: dict[str, str] = {}  # rel -> ETag
+        list_prefix = f"{self.prefix}/" if self.prefix else ""
+        token = None
+        while True:
+            kwargs = {"Bucket": self.bucket, "Prefix": list_prefix}
+            if token:
+                kwargs["ContinuationToken"] = token
+            page = self._call("list_objects_v2", self.description, **kwargs)
+            for obj in page.get("Contents", []):
+                rel = obj["Key"][len(list_prefix) :]
+                if not rel or rel.endswith("/"):
+                    continue  # "folder" placeholders
+                listed[rel] = obj.get("ETag", "").strip('"')
+            if not page.get("IsTruncated"):
+                break
+            token = page.get("NextContinuationToken")
+        manifest: dict[str, dict] = {}
+        if MANIFEST in listed:
+            body = self._call(
+                "get_object",
+                self.where(MANIFEST),
+                Bucket=self.bucket,
+                Key=self.key(MANIFEST),
+            )["Body"].read()
+            manifest = parse_manifest(body)
+        remote: dict[str, Remote] = {}
+        for rel, etag in listed.items():
+            if ignored(rel):
+                continue
+            recorded = manifest.get(rel)
+            if recorded is not None and recorded.get("token") == etag:
+                remote[rel] = Remote(rel, True, recorded["sha256"], token=etag)
+                continue
+            head = self._call(
+                "head_object", self.where(rel), Bucket=self.bucket, Key=self.key(rel)
+            )
+            sha = (head.get("Metadata") or {}).get(SHA_KEY)
+            if sha:
+                remote[rel] = Remote(rel, True, sha, token=etag)
+            else:
+                md5 = etag if _PLAIN_MD5.match(etag) else None
+                remote[rel] = Remote(rel, False, None, md5=md5, token=etag)
+        return Scan(remote, manifest)
+
+    def put(self, rel: str, data: bytes, sha256: str) -> str | None:
+        answer = self._call(
+            "put_object",
+            self.where(rel),
+            Bucket=self.bucket,
+            Key=self.key(rel),
+            Body=data,
+            ContentType="text/x-python" if rel.endswith(".py") else "text/plain",
+            Metadata={SHA_KEY: sha256},
+        )
+        etag = answer.get("ETag")
+        return etag.strip('"') if etag else None
+
+    def delete(self, rel: str) -> None:
+        self._call(
+            "delete_object", self.where(rel), Bucket=self.bucket, Key=self.key(rel)
+        )
+
+    def save_manifest(self, files: dict[str, dict]) -> None:
+        data = manifest_document(files)
+        self._call(
+            "put_object",
+            self.where(MANIFEST),
+            Bucket=self.bucket,
+            Key=self.key(MANIFEST),
+            Body=data,
+            ContentType="application/json",
+            Metadata={SHA_KEY: hashlib.sha256(data).hexdigest()},
+        )
