@@ -159,6 +159,15 @@ def test_installed_wheel_exports_converts_and_diffs(dists, tmp_path):
     for step in (exported, converted, diffed):
         assert "Warning" not in step.stdout + step.stderr, step.stderr[-2000:]
 
+    # Going live from the installed package: the support code as a wheel pinned beside
+    # the Airflow the DAGs were checked with, and a deploy to a folder.
+    requirements = (work / "airflow" / "requirements.txt").read_text()
+    assert "apache-airflow==" in requirements and "dist/sundial_compat" in requirements
+    assert list((work / "airflow" / "dist").glob("sundial_compat-*.whl"))
+    deployed = run("deploy", "airflow", "--to", str(work / "live-dags"))
+    assert deployed.returncode == 0, deployed.stderr[-3000:]
+    assert len(list((work / "live-dags").glob("*.py"))) == 28
+
     # The same estate converted from the checkout gives the same DAG files.
     from migrate.pipeline import convert
 
