@@ -59,6 +59,13 @@ class TriggerRuleValue(str):
 
 
 @dataclass(frozen=True)
+class Var:
+    """A module-level name the DAG file binds before the DAG (``DagModel.bindings``)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class XCom:
     """The return value of another task in the same DAG (``task.output``)."""
 
@@ -71,6 +78,7 @@ Expr = Union[
     Literal,
     JsonDocument,
     Seconds,
+    Var,
     XCom,
     str,
     int,
@@ -112,11 +120,9 @@ class Argument:
 
 @dataclass
 class TaskNode:
-    task_id: str  # full Airflow task id (group prefix included)
-    local_id: str  # id inside its group
+    task_id: str
     operator: Ref
     arguments: dict[str, Argument] = field(default_factory=dict)
-    group: str | None = None
     sundial_task: str | None = None  # None for structural tasks (joins, run outcome)
     var: str = ""  # Python variable name, assigned by code generation
 
@@ -127,12 +133,6 @@ class TaskNode:
 
 
 @dataclass
-class TaskGroupNode:
-    group_id: str
-    tooltip: str
-
-
-@dataclass
 class DagModel:
     process: str
     dag_id: str
@@ -140,7 +140,6 @@ class DagModel:
     generations: tuple[str, ...]
     doc: str
     arguments: dict[str, Argument] = field(default_factory=dict)
-    groups: list[TaskGroupNode] = field(default_factory=list)
     tasks: list[TaskNode] = field(default_factory=list)
     edges: set[tuple[str, str]] = field(default_factory=set)
     findings: list[Finding] = field(default_factory=list)
@@ -152,6 +151,8 @@ class DagModel:
     aux_files: dict[str, str] = field(default_factory=dict)
     # things the user must create in Airflow: (kind, id, purpose)
     to_create: list[tuple[str, str, str]] = field(default_factory=list)
+    # module-level names bound before the DAG (name -> value), used through ``Var``
+    bindings: dict[str, Argument] = field(default_factory=dict)
 
     def set(
         self, name: str, value: Any, fields: tuple[str, ...] | list[str], rule: str
@@ -162,9 +163,9 @@ class DagModel:
         """Drop the task graph and arguments once the DAG file and provenance are written
         (estates of thousands of processes); findings, task map and the rest stay."""
         self.tasks = []
-        self.groups = []
         self.edges = set()
         self.arguments = {}
+        self.bindings = {}
 
     def task(self, task_id: str) -> TaskNode:
         for node in self.tasks:

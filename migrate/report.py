@@ -294,7 +294,10 @@ def provenance_entry(m: DagModel) -> dict:
     return {
         "process": m.process,
         "dag_id": m.dag_id,
-        "dag": {k: a.provenance.as_dict() for k, a in m.arguments.items()},
+        "dag": {
+            **{k: a.provenance.as_dict() for k, a in m.arguments.items()},
+            **{k: a.provenance.as_dict() for k, a in m.bindings.items()},
+        },
         "tasks": {
             n.task_id: {
                 "sundial_task": n.sundial_task,

@@ -41,6 +41,7 @@ from migrate.ir import (
     Ref,
     Seconds,
     TriggerRuleValue,
+    Var,
     XCom,
 )
 
@@ -49,7 +50,6 @@ HEADER = (
     "# re-run `migrate convert` (the report in report/ explains every choice).\n"
 )
 DAG = Ref("airflow.sdk", "DAG")
-TASK_GROUP = Ref("airflow.sdk", "TaskGroup")
 LITERAL = Ref("airflow.sdk", "literal")
 TRIGGER_RULE = Ref("airflow.sdk", "TriggerRule")
 TIMEDELTA = Ref("datetime", "timedelta")
@@ -136,6 +136,7 @@ class _Renderer:
             Call: self._call,
             Ref: self.use,
             XCom: self._xcom,
+            Var: self._var,
             list: self._list,
             tuple: self._list,
             dict: self._dict,
@@ -199,6 +200,9 @@ class _Renderer:
             [kwarg(k, expr(v)) for k, v in value.kwargs],
         )
 
+    def _var(self, value: Var) -> ast.expr:
+        return name(value.name)
+
     def _xcom(self, value: XCom) -> ast.expr:
         return attribute(name(self.vars[value.task_id]), "output")
 
@@ -245,7 +249,6 @@ def _variable_names(model: DagModel, reserved: set[str]) -> dict[str, str]:
 _RESERVED = {
     "dag",
     "DAG",
-    "TaskGroup",
     "TriggerRule",
     "literal",
     "timedelta",
@@ -260,11 +263,18 @@ def render_dag(model: DagModel) -> str:
     r = _Renderer()
     operator_names = {n.operator.name for n in model.tasks}
     r.vars = _variable_names(
-        model, _RESERVED | operator_names | {"CronTriggerTimetable", "SundialBackoff"}
+        model,
+        _RESERVED
+        | operator_names
+        | set(model.bindings)
+        | {"CronTriggerTimetable", "SundialBackoff", "SundialNotifications"},
     )
     for node in model.tasks:
         node.var = r.vars[node.task_id]
 
+    bound: list[str] = []
+    for var, argument in model.bindings.items():
+        bound += statement_lines(assign(var, r.argument(argument.value, 0)), 0)
     dag_call = call(
         r.use(DAG),
         [],
@@ -272,40 +282,14 @@ def render_dag(model: DagModel) -> str:
     )
     with_dag = lines(dag_call, 0, "with ", " as dag:")
     body: list[str] = []
-    emitted_groups: set[str] = set()
-    by_group = defaultdict(list)
     for node in model.tasks:
-        if node.group:
-            by_group[node.group].append(node)
-    tooltips = {g.group_id: g.tooltip for g in model.groups}
-
-    def assignment(node, depth: int) -> ast.stmt:
-        # the statement is at ``depth``; an operator call with a JsonDocument argument
-        # never fits on one line, so each argument is on its own line, one level deeper
-        kwargs = [kwarg("task_id", const(node.local_id))]
-        kwargs += [
-            kwarg(k, r.argument(a.value, depth + 1)) for k, a in node.arguments.items()
-        ]
-        return assign(node.var, call(r.use(node.operator), [], kwargs))
-
-    for node in model.tasks:
-        if node.group is None:
-            body += statement_lines(assignment(node, 1), 1)
-            continue
-        if node.group in emitted_groups:
-            continue
-        emitted_groups.add(node.group)
-        group_call = call(
-            r.use(TASK_GROUP),
-            [],
-            [
-                kwarg("group_id", const(node.group)),
-                kwarg("tooltip", const(tooltips.get(node.group, ""))),
-            ],
+        # an operator call with a JsonDocument argument never fits on one line, so each
+        # argument is on its own line, one level deeper than the statement
+        kwargs = [kwarg("task_id", const(node.task_id))]
+        kwargs += [kwarg(k, r.argument(a.value, 2)) for k, a in node.arguments.items()]
+        body += statement_lines(
+            assign(node.var, call(r.use(node.operator), [], kwargs)), 1
         )
-        body += lines(group_call, 1, "with ", ":")
-        for member in by_group[node.group]:
-            body += statement_lines(assignment(member, 2), 2)
 
     order = {n.task_id: i for i, n in enumerate(model.tasks)}
     for statement in _edge_statements(model.edges, order, r.vars):
@@ -320,6 +304,9 @@ def render_dag(model: DagModel) -> str:
         else:
             out += import_lines(statement.module, [a.name for a in statement.names])
     out.append("")
+    if bound:
+        out += bound
+        out.append("")
     out += with_dag
     out += body
     return "\n".join(out) + "\n"

@@ -1,21 +1,21 @@
 """One Sundial process -> one DagModel: process settings, tasks, retries, dependencies.
 
-The passes run in order: DAG arguments and schedule, one unit per Sundial task (the executor
-mappers), retry and timeout settings, the dependency rewrite (required / optional joins), the
-run-outcome task (Sundial's run state and its notifications), the move of arguments every
-task shares into default_args, and the ledger's closing account of every source field.
+The passes run in order: DAG arguments and schedule, one Airflow task per Sundial task
+(the mappers in migrate/convert/executables), retry and timeout settings, dependencies
+(required: ALL_SUCCESS edges; optional: ALL_DONE, with the operator's own check of its
+upstreams), the run-outcome task where Airflow's rule could differ from Sundial's, the
+notifications as DAG callbacks, the move of arguments every task shares into default_args,
+and the ledger's closing account of every source field.
 """
 
 from __future__ import annotations
 
-from migrate.convert.executors import (
+from migrate.convert.executables import (
     BASE_ARGS,
-    EMPTY,
     HOISTABLE,
     SUPPORT,
     TAKES,
     TaskContext,
-    Unit,
     map_task,
 )
 from migrate.convert.ledger import FieldLedger
@@ -27,9 +27,9 @@ from migrate.ir import (
     Provenance,
     Ref,
     Seconds,
-    TaskGroupNode,
     TaskNode,
     TriggerRuleValue,
+    Var,
 )
 from migrate.mapping.rules import MappingRules
 from migrate.schedule.choose import CRON, choose_schedule, why_not_cron
@@ -44,12 +44,12 @@ from migrate.sundial.wire import task_path
 CRON_TIMETABLE = Ref("airflow.sdk", "CronTriggerTimetable")
 QUARTZ_TIMETABLE = Ref(f"{SUPPORT}.timetable", "QuartzTimetable")
 BACKOFF = Ref(f"{SUPPORT}.retry", "SundialBackoff")
-OPTIONAL_JOIN = Ref(f"{SUPPORT}.outcome", "SundialOptionalUpstreamsOperator")
 RUN_OUTCOME = Ref(f"{SUPPORT}.outcome", "SundialRunOutcomeOperator")
+NOTIFICATIONS = Ref(f"{SUPPORT}.notify", "SundialNotifications")
+NOTIFICATIONS_VAR = "notifications"
 OUTCOME_TASK_ID = "sundial_run_outcome"
-# The HOISTABLE arguments each operator takes: executors.TAKES and this module's operators
-OPERATOR_TAKES = {**TAKES, OPTIONAL_JOIN: BASE_ARGS, RUN_OUTCOME: BASE_ARGS}
-JOIN_SUFFIX = "__optional_upstreams"
+# The HOISTABLE arguments each operator takes: the mappers' TAKES and this module's operator
+OPERATOR_TAKES = {**TAKES, RUN_OUTCOME: BASE_ARGS}
 
 
 def convert_process(
@@ -76,7 +76,7 @@ def convert_process(
         lambda n: sanitize(n, allow_dot=False),
         taken={OUTCOME_TASK_ID},
     )
-    units: dict[str, Unit] = {}
+    nodes: dict[str, TaskNode] = {}
     for task in process.tasks:
         tctx = TaskContext(
             process=process,
@@ -86,7 +86,7 @@ def convert_process(
             dag=dag,
             task_id=task_ids[task.name],
         )
-        unit = map_task(tctx)
+        node = map_task(tctx)
         task_id = task_ids[task.name]
         if task_id != task.name:
             ledger.exact(
@@ -97,30 +97,20 @@ def convert_process(
                     if task_id != sanitize(task.name, allow_dot=False)
                     else ""
                 )
-                + "); the original name is in "
-                + (
-                    "its task group's tooltip"
-                    if len(unit.nodes) > 1
-                    else "the task's doc_md"
-                ),
+                + "); the original name is in the task's doc_md",
             )
         else:
             ledger.exact(
                 f"{task_path(task.name)}.task_definition_name",
                 "Airflow task id, unchanged",
             )
-        _task_settings(tctx, unit)
-        units[task.name] = unit
-        if len(unit.nodes) > 1:
-            dag.groups.append(
-                TaskGroupNode(tctx.task_id, unit.group_tooltip or task.name)
-            )
-        dag.tasks.extend(unit.nodes)
-        dag.edges.update(unit.edges)
-        dag.task_map[task.name] = unit.exit.task_id
+        _task_settings(tctx, node)
+        nodes[task.name] = node
+        dag.tasks.append(node)
+        dag.task_map[task.name] = node.task_id
 
-    has_optional = _dependencies(process, dag, units, ledger)
-    _run_outcome(process, dag, settings, ledger, needed_for_optional=has_optional)
+    _dependencies(process, dag, nodes, ledger)
+    _notifications(process, dag, settings, ledger)
     _hoist_common_arguments(dag)
     dag.findings = ledger.close(process.present_fields, process.unknown_fields)
     return dag
@@ -273,15 +263,13 @@ def _schedule(
     )
 
 
-def _task_settings(ctx: TaskContext, unit: Unit) -> None:
+def _task_settings(ctx: TaskContext, work: TaskNode) -> None:
     task = ctx.task
     path = ctx.path
-    work = unit.work
-    # The task id is the Sundial name unless sanitizing changed it; a task group's tooltip
-    # names its Sundial task; the DAG's doc_md names the process.  So a task gets a doc_md
-    # only when it alone would not show its Sundial name.
-    if len(unit.nodes) == 1 and ctx.task_id != task.name:
-        unit.work.set(
+    # The task id is the Sundial name unless sanitizing changed it; the DAG's doc_md names
+    # the process.  So a task gets a doc_md only when its id would not show its name.
+    if ctx.task_id != task.name:
+        work.set(
             "doc_md",
             f"Sundial task `{task.name}`",
             (f"{path}.task_definition_name",),
@@ -290,9 +278,13 @@ def _task_settings(ctx: TaskContext, unit: Unit) -> None:
     retries = task.max_attempts - 1
     work.set("retries", retries, (f"{path}.max_attempts",), "task.max_attempts")
     base, exponent = task.backoff_base_seconds, task.backoff_exponent
-    work.set(
-        "retry_delay", Seconds(base), (f"{path}.backoff_base_seconds",), "task.backoff"
-    )
+    if retries > 0:  # with no retry there is no delay to set
+        work.set(
+            "retry_delay",
+            Seconds(base),
+            (f"{path}.backoff_base_seconds",),
+            "task.backoff",
+        )
     if exponent != 1.0 and retries > 0:
         work.set(
             "retry_policy",
@@ -322,10 +314,12 @@ def _task_settings(ctx: TaskContext, unit: Unit) -> None:
             (f"{path}.max_runtime_seconds",),
             "task.max_runtime_seconds",
         )
-        ctx.ledger.exact(
-            f"{path}.max_runtime_seconds",
-            f"execution_timeout={task.max_runtime_seconds} s per attempt (Sundial checked every ~10 s)",
-        )
+        if not ctx.ledger.covers(f"{path}.max_runtime_seconds"):
+            ctx.ledger.exact(
+                f"{path}.max_runtime_seconds",
+                f"execution_timeout={task.max_runtime_seconds} s per attempt (Sundial "
+                "checked every ~10 s)",
+            )
     if not ctx.ledger.covers(f"{path}.require_explicit_success"):
         ctx.ledger.exact(
             f"{path}.require_explicit_success", "not required, as in Sundial"
@@ -335,10 +329,13 @@ def _task_settings(ctx: TaskContext, unit: Unit) -> None:
 def _dependencies(
     process: ProcessDefinition,
     dag: DagModel,
-    units: dict[str, Unit],
+    nodes: dict[str, TaskNode],
     ledger: FieldLedger,
-) -> bool:
-    """Required -> all_success edges; optional -> an ALL_DONE join.  True if any optional."""
+) -> None:
+    """Required upstreams: edges, ALL_SUCCESS (Airflow's default is Sundial's rule).  A task
+    with optional upstreams: ALL_DONE, and its operator checks when it starts that the
+    required ones succeeded and the optional ones ran (else it is skipped, as Sundial never
+    ran it).  Then the run outcome, where Airflow's rule could differ from Sundial's."""
     deps = {}
     for task in process.tasks:
         merged: dict[str, bool] = {}
@@ -347,31 +344,21 @@ def _dependencies(
         deps[task.name] = merged
 
     # A task always runs (it can never end up skipped or upstream_failed) when all its
-    # dependencies are optional and on tasks that always run.  Tasks are in a valid
-    # topological order after this sort, so no recursion is needed.
+    # dependencies are optional and on tasks that always run.  process.tasks lists
+    # upstreams first, so no recursion is needed.
     always_runs: dict[str, bool] = {}
-    for name in _topological(deps):
-        always_runs[name] = all(
-            not req and always_runs[up] for up, req in deps[name].items()
+    for task in process.tasks:
+        always_runs[task.name] = all(
+            not req and always_runs[up] for up, req in deps[task.name].items()
         )
 
-    def runs(name: str) -> bool:
-        return always_runs[name]
-
-    any_optional = False
-    join_ids = assign_unique(
-        [t.name for t in process.tasks],
-        lambda n: units[n].entries[0].task_id.split(".")[0] + JOIN_SUFFIX,
-        taken={n.task_id for n in dag.tasks} | {OUTCOME_TASK_ID},
-    )
     for task in process.tasks:
-        unit = units[task.name]
+        node = nodes[task.name]
         path = f"{task_path(task.name)}.dependencies"
         required = sorted(u for u, req in deps[task.name].items() if req)
         optional = sorted(u for u, req in deps[task.name].items() if not req)
-        for up in required:
-            for entry in unit.entries:
-                dag.edges.add((units[up].exit.task_id, entry.task_id))
+        for up in required + optional:
+            dag.edges.add((nodes[up].task_id, node.task_id))
         if required:
             ledger.exact(
                 path,
@@ -381,60 +368,36 @@ def _dependencies(
             if not task.dependencies:
                 ledger.exact(path, "no dependencies")
             continue
-        any_optional = True
-        all_run = all(runs(up) for up in optional)
-        if not required and all_run:
-            for entry in unit.entries:
-                entry.set(
-                    "trigger_rule",
-                    TriggerRuleValue("ALL_DONE"),
-                    (path,),
-                    "dependencies.optional",
-                )
-                for up in optional:
-                    dag.edges.add((units[up].exit.task_id, entry.task_id))
-        else:
-            join_id = join_ids[task.name]
-            if all_run:
-                join = TaskNode(join_id, join_id, EMPTY)
-            else:
-                join = TaskNode(join_id, join_id, OPTIONAL_JOIN)
-                join.set(
-                    "upstream_entries",
-                    {up: [e.task_id for e in units[up].entries] for up in optional},
-                    (path,),
-                    "dependencies.optional (skip when an optional upstream never ran)",
-                )
-                dag.support_modules.add("outcome")
-            join.set(
-                "trigger_rule",
-                TriggerRuleValue("ALL_DONE"),
+        node.set("trigger_rule", TriggerRuleValue("ALL_DONE"), (path,), "dependencies")
+        if required:
+            node.set(
+                "required_upstreams",
+                [nodes[u].task_id for u in required],
                 (path,),
-                "dependencies.optional",
+                "dependencies.required (checked by the task: ALL_DONE waits for all)",
             )
-            join.set(
-                "doc_md",
-                f"Optional upstreams of Sundial task `{task.name}`",
+        may_not_run = [u for u in optional if not always_runs[u]]
+        if may_not_run:
+            node.set(
+                "optional_upstreams",
+                [nodes[u].task_id for u in may_not_run],
                 (path,),
-                "dependencies.optional",
+                "dependencies.optional (skip when one never ran)",
             )
-            dag.tasks.append(join)
-            for up in optional:
-                dag.edges.add((units[up].exit.task_id, join.task_id))
-            for entry in unit.entries:
-                dag.edges.add((join.task_id, entry.task_id))
         for up in optional:
             upstream_task = process.task(up)
             notes = []
             if upstream_task.max_attempts > 1:
                 notes.append(
-                    f"Sundial released this task after {up!r}'s FIRST finished attempt (it has "
-                    f"{upstream_task.max_attempts}); Airflow waits for its last attempt"
+                    f"Sundial released this task after {up!r}'s FIRST finished attempt "
+                    f"(it has {upstream_task.max_attempts}); Airflow waits for its last "
+                    "attempt"
                 )
-            if not runs(up):
+            if not always_runs[up]:
                 notes.append(
-                    f"if {up!r} never runs (a required upstream of it failed), Sundial left this "
-                    "run waiting forever; Airflow skips this task and the run fails"
+                    f"if {up!r} never runs (a required upstream of it failed), Sundial "
+                    "left this run waiting forever; Airflow skips this task and the run "
+                    "fails"
                 )
             message = (
                 f"optional: runs after {up!r} finished, whether it succeeded or failed"
@@ -443,34 +406,53 @@ def _dependencies(
                 ledger.approximated(path, message + "; " + "; ".join(notes))
             else:
                 ledger.exact(path, message)
-    return any_optional
+    if _failure_can_be_hidden(process, deps):
+        _outcome_task(dag)
 
 
-def _topological(deps: dict[str, dict[str, bool]]) -> list[str]:
-    remaining = {name: set(ups) for name, ups in deps.items()}
-    order: list[str] = []
-    ready = sorted(n for n, ups in remaining.items() if not ups)
-    downstream: dict[str, list[str]] = {n: [] for n in deps}
+def _failure_can_be_hidden(process: ProcessDefinition, deps) -> bool:
+    """Could a failed task leave every last task of the run succeeded or skipped?  Airflow
+    fails a run only through its last tasks; a failure reaches them through required
+    edges into ALL_SUCCESS tasks (which become upstream_failed).  A task with optional
+    upstreams runs anyway, or is skipped: there a failure stops travelling."""
+    downstream: dict[str, list[str]] = {t.name: [] for t in process.tasks}
     for name, ups in deps.items():
         for up in ups:
             downstream[up].append(name)
-    while ready:
-        name = ready.pop()
-        order.append(name)
-        for down in downstream[name]:
-            remaining[down].discard(name)
-            if not remaining[down]:
-                ready.append(down)
-    return order
+    carries = {
+        name: all(req for req in ups.values()) for name, ups in deps.items()
+    }  # ALL_SUCCESS tasks
+    shows: dict[str, bool] = {}
+    for task in reversed(process.tasks):  # downstreams first
+        name = task.name
+        shows[name] = not downstream[name] or any(
+            carries[d] and deps[d][name] and shows[d] for d in downstream[name]
+        )
+    return not all(shows.values())
 
 
-def _run_outcome(
-    process: ProcessDefinition,
-    dag: DagModel,
-    settings,
-    ledger: FieldLedger,
-    needed_for_optional: bool,
+def _outcome_task(dag: DagModel) -> None:
+    node = TaskNode(OUTCOME_TASK_ID, RUN_OUTCOME)
+    dag.support_modules.add("outcome")
+    node.set("trigger_rule", TriggerRuleValue("ALL_DONE"), (), "run_outcome")
+    node.set(
+        "doc_md",
+        "Sundial's run outcome: the run fails if any task's last attempt failed",
+        (),
+        "run_outcome (optional dependencies can hide a failure from Airflow's rule)",
+    )
+    # After the last tasks: they are done only once everything before them is.
+    has_downstream = {up for up, _ in dag.edges}
+    for other in dag.tasks:
+        if other.task_id not in has_downstream:
+            dag.edges.add((other.task_id, node.task_id))
+    dag.tasks.append(node)
+
+
+def _notifications(
+    process: ProcessDefinition, dag: DagModel, settings, ledger: FieldLedger
 ) -> None:
+    """Emails and PagerDuty as the DAG's success and failure callbacks (no task)."""
     emails = [n for n in process.notifications if isinstance(n, EmailNotification)]
     pagers = [n for n in process.notifications if isinstance(n, PagerDutyNotification)]
     paging = settings["sundial_notifications_mode"] == "all"
@@ -489,8 +471,10 @@ def _run_outcome(
                     if n.legacy_subscription
                     else ""
                 )
-                + ": same rule and subject ('Process succeeded|failed: <name>'); the body is a plain "
-                "task table, not Sundial's HTML page",
+                + ", sent by the DAG's success/failure callback (in the DAG processor): "
+                "same rule and subject ('Process succeeded|failed: <name>'); the body is a "
+                "plain task table, not Sundial's HTML page; the previous run is the one "
+                "before in logical-date order",
             )
     pager_conns = []
     for j, n in enumerate(pagers):
@@ -519,39 +503,31 @@ def _run_outcome(
         )
         ledger.manual(
             field,
-            f"pages when the last {n.num_consecutive_failures} run(s) failed, as Sundial; the service "
-            f"key is not written into the DAG: create Airflow connection {conn_id!r} with it",
+            f"pages when the last {n.num_consecutive_failures} run(s) failed, as Sundial, from "
+            "the DAG's failure callback; the service key is not written into the DAG: "
+            f"create Airflow connection {conn_id!r} with it",
         )
-    notify = bool(emails) or bool(pager_conns)
-    if not notify and not needed_for_optional:
+    if not emails and not pager_conns:
         return
-    node = TaskNode(OUTCOME_TASK_ID, OUTCOME_TASK_ID, RUN_OUTCOME)
-    dag.support_modules.add("outcome")
-    node.set("trigger_rule", TriggerRuleValue("ALL_DONE"), (), "run_outcome")
-    node.set("process_name", process.name, ("process_definition_name",), "run_outcome")
+    kwargs: list[tuple[str, object]] = [("process_name", process.name)]
+    fields = ["process_definition_name"]
+    rules = ["notifications"]
     if emails:
-        node.set(
-            "emails",
-            [
-                {"name": n.name, "email": n.email, "notify_when": n.notify_when}
-                for n in emails
-            ],
-            ("notifications", "subscriptions"),
-            "notifications.email",
-        )
-        node.set(
-            "smtp_conn_id",
-            settings["smtp_conn_id"],
-            (),
-            f"setting smtp_conn_id from {settings.origin('smtp_conn_id')}",
-        )
-        if settings["email_from"]:
-            node.set(
-                "email_from",
-                settings["email_from"],
-                (),
-                f"setting email_from from {settings.origin('email_from')}",
+        kwargs.append(
+            (
+                "emails",
+                [
+                    {"name": n.name, "email": n.email, "notify_when": n.notify_when}
+                    for n in emails
+                ],
             )
+        )
+        fields += ["notifications", "subscriptions"]
+        kwargs.append(("smtp_conn_id", settings["smtp_conn_id"]))
+        rules.append(f"setting smtp_conn_id from {settings.origin('smtp_conn_id')}")
+        if settings["email_from"]:
+            kwargs.append(("email_from", settings["email_from"]))
+            rules.append(f"setting email_from from {settings.origin('email_from')}")
         dag.to_create.append(
             (
                 "connection",
@@ -560,19 +536,14 @@ def _run_outcome(
             )
         )
     if pager_conns:
-        node.set(
-            "pagerduty", pager_conns, ("notifications",), "notifications.pagerduty"
-        )
-    node.set(
-        "doc_md",
-        "Sundial's run outcome: the run fails if any task's last attempt failed"
-        + ("; sends the process's notifications" if notify else ""),
-        (),
-        "run_outcome",
+        kwargs.append(("pagerduty", pager_conns))
+    dag.support_modules.add("notify")
+    provenance = Provenance(tuple(dict.fromkeys(fields)), "; ".join(rules))
+    dag.bindings[NOTIFICATIONS_VAR] = Argument(
+        Call(NOTIFICATIONS, (), tuple(kwargs)), provenance
     )
-    for other in dag.tasks:
-        dag.edges.add((other.task_id, node.task_id))
-    dag.tasks.append(node)
+    for name in ("on_success_callback", "on_failure_callback"):
+        dag.set(name, Var(NOTIFICATIONS_VAR), provenance.fields, "notifications")
 
 
 def _hoist_common_arguments(dag: DagModel) -> None:

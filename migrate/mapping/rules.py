@@ -220,6 +220,7 @@ def _check_value(name: str, where: str, key: str, value: Any) -> None:
         "sundial_ecs_default_memory": int,
         "emr_watch_timeout_seconds": int,
         "inline_secrets": bool,
+        "aws_deferrable": bool,
     }.get(key)
     if expect is not None and not isinstance(value, expect):
         raise MappingError(f"{name}: {where}: expected a {expect.__name__}")
@@ -227,6 +228,11 @@ def _check_value(name: str, where: str, key: str, value: Any) -> None:
         raise MappingError(f"{name}: {where}: must be 'register' or 'external'")
     if key == "sundial_notifications_mode" and value not in ("email", "all"):
         raise MappingError(f"{name}: {where}: must be 'email' or 'all'")
+    if key == "aws_poll_seconds" and value is not None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise MappingError(
+                f"{name}: {where}: expected a whole number of seconds or null"
+            )
     if key == "shell_working_directory" and value is not None:
         if not isinstance(value, str) or not value.startswith("/"):
             raise MappingError(

@@ -6,7 +6,6 @@ calling the mapping code: the test would catch a mapper that drifts from Sundial
 
 from __future__ import annotations
 
-import collections
 import json
 import re
 import subprocess
@@ -71,20 +70,6 @@ def _dag(estate_dagbag, report, name):
     return estate_dagbag.dags[entry["dag_id"]], entry
 
 
-def _unit_tasks(dag, success_id):
-    """All Airflow tasks that belong to the Sundial task whose success task is success_id."""
-    group = success_id.rsplit(".", 1)[0] if "." in success_id else None
-    if group is None:
-        return [dag.get_task(success_id)]
-    return [t for t in dag.tasks if t.task_id.startswith(group + ".")]
-
-
-def _entries(dag, success_id):
-    unit = _unit_tasks(dag, success_id)
-    ids = {t.task_id for t in unit}
-    return [t for t in unit if not (t.upstream_task_ids & ids)]
-
-
 def check_process_settings(process, dag, entry):
     name = process.name
     assert dag.catchup is False
@@ -120,102 +105,107 @@ def check_schedules(process, dag, entry):
             assert str(timetable._timezone) == "UTC"
 
 
+def check_one_airflow_task_per_sundial_task(process, dag, entry):
+    """Every Sundial task is one Airflow task; the only other task is the run outcome."""
+    assert sorted(entry["tasks"]) == sorted(t.name for t in process.tasks)
+    assert len(set(entry["tasks"].values())) == len(process.tasks)
+    others = {t.task_id for t in dag.tasks} - set(entry["tasks"].values())
+    assert others <= {"sundial_run_outcome"}, others
+
+
 def check_tasks_retries_timeouts_and_dependencies(process, dag, entry):
     from airflow.sdk import TriggerRule
 
     name = process.name
     task_map = entry["tasks"]
     for task in process.tasks:
-        unit = _unit_tasks(dag, task_map[task.name])
-        # exactly one task of the unit carries Sundial's attempts
-        carrying = [
-            t for t in unit if t.retries == task.max_attempts - 1 and t.retries > 0
-        ]
+        t = dag.get_task(task_map[task.name])
+        assert t.retries == task.max_attempts - 1, (name, task.name)
         if task.max_attempts > 1:
-            assert carrying, (name, task.name)
-            for t in carrying:
-                assert t.retry_delay == timedelta(seconds=task.backoff_base_seconds)
-                if task.backoff_exponent != 1.0:
-                    policy = t.retry_policy
-                    delays = [
-                        policy.evaluate(Exception(), n, task.max_attempts).retry_delay
-                        for n in range(1, task.max_attempts)
-                    ]
-                    expected = [
-                        timedelta(
-                            seconds=int(
-                                task.backoff_base_seconds * task.backoff_exponent**n
-                            )
-                        )
-                        for n in range(1, task.max_attempts)
-                    ]
-                    assert delays == expected, (name, task.name)
-        if task.max_runtime_seconds and not isinstance(task.executable, EmrCommand):
-            assert any(
-                t.execution_timeout == timedelta(seconds=task.max_runtime_seconds)
-                for t in unit
-            ), (name, task.name)
-        entries = _entries(dag, task_map[task.name])
-        for dep in task.dependencies:
-            up = task_map[dep.task_name]
-            for e in entries:
-                direct = up in e.upstream_task_ids
-                joins = [
-                    dag.get_task(j)
-                    for j in e.upstream_task_ids
-                    if j.endswith("__optional_upstreams")
+            assert t.retry_delay == timedelta(seconds=task.backoff_base_seconds)
+            if task.backoff_exponent != 1.0:
+                delays = [
+                    t.retry_policy.evaluate(
+                        Exception(), n, task.max_attempts
+                    ).retry_delay
+                    for n in range(1, task.max_attempts)
                 ]
-                via_join = any(up in j.upstream_task_ids for j in joins)
-                if dep.success_required:
-                    assert direct, (name, task.name, dep)
-                    assert e.trigger_rule == TriggerRule.ALL_SUCCESS
-                else:
-                    assert direct or via_join, (name, task.name, dep)
-                    if direct:
-                        assert e.trigger_rule == TriggerRule.ALL_DONE
-                    else:
-                        assert all(
-                            j.trigger_rule == TriggerRule.ALL_DONE for j in joins
+                expected = [
+                    timedelta(
+                        seconds=int(
+                            task.backoff_base_seconds * task.backoff_exponent**n
                         )
+                    )
+                    for n in range(1, task.max_attempts)
+                ]
+                assert delays == expected, (name, task.name)
+        if task.max_runtime_seconds:
+            assert t.execution_timeout == timedelta(seconds=task.max_runtime_seconds)
+        elif isinstance(task.executable, EmrCommand):
+            assert t.execution_timeout == timedelta(seconds=86400)  # the watch limit
+        else:
+            assert t.execution_timeout is None
+        required = {
+            task_map[d.task_name] for d in task.dependencies if d.success_required
+        }
+        optional = {
+            task_map[d.task_name] for d in task.dependencies if not d.success_required
+        } - required
+        assert t.upstream_task_ids == required | optional, (name, task.name)
+        if not optional:
+            assert t.trigger_rule == TriggerRule.ALL_SUCCESS, (name, task.name)
+        else:
+            # ALL_DONE waits for all; the operator itself checks the required ones
+            assert t.trigger_rule == TriggerRule.ALL_DONE, (name, task.name)
+            assert set(t.required_upstreams) == required, (name, task.name)
 
 
-def check_run_fails_like_sundial_when_optional_dependencies_exist(process, dag, entry):
-    """With optional dependencies a failed task need not reach a leaf, so a final task
-    (ALL_DONE, downstream of every task) must decide the run as Sundial did."""
+def check_run_fails_like_sundial(process, dag, entry):
+    """Airflow fails a run through its last tasks.  Wherever a failure could end only in
+    tasks that still succeed or are skipped (optional dependencies), a final task
+    (ALL_DONE, after every last task) decides the run as Sundial did: any failed task.
+    """
     from airflow.sdk import TriggerRule
 
-    has_optional = any(
-        not d.success_required for t in process.tasks for d in t.dependencies
-    )
-    if has_optional or process.notifications:
+    task_map = entry["tasks"]
+    by_id = {task_map[t.name]: t for t in process.tasks}
+    carries = {
+        tid: all(d.success_required for d in t.dependencies) for tid, t in by_id.items()
+    }
+
+    def reaches_a_last_task(tid, seen=()):
+        down = dag.get_task(tid).downstream_task_ids - {"sundial_run_outcome"}
+        return not down or any(
+            carries[d] and reaches_a_last_task(d, (*seen, tid)) for d in down
+        )
+
+    hidden = [tid for tid in by_id if not reaches_a_last_task(tid)]
+    ids = {t.task_id for t in dag.tasks}
+    if hidden:
         outcome = dag.get_task("sundial_run_outcome")
         assert outcome.trigger_rule == TriggerRule.ALL_DONE
-        assert outcome.upstream_task_ids == {t.task_id for t in dag.tasks} - {
-            outcome.task_id
-        }
         assert [t.task_id for t in dag.leaves] == ["sundial_run_outcome"]
+    else:
+        assert "sundial_run_outcome" not in ids, process.name
 
 
-def _render(task, field):
-    value = getattr(task, field)
-    secrets = collections.defaultdict(lambda: "<from an Airflow Variable>")
-    return task.render_template(value, {"ds": "2026-01-01", "var": {"value": secrets}})
+def check_notifications_are_dag_callbacks(process, dag, entry):
+    if process.notifications:
+        assert dag.on_success_callback is dag.on_failure_callback
+        assert type(dag.on_failure_callback).__name__ == "SundialNotifications"
+        assert dag.on_failure_callback.process_name == process.name
+    else:
+        assert dag.on_failure_callback is None and dag.on_success_callback is None
 
 
 def check_executor_fields_carry_sundial_values_literally(process, dag, entry):
-    from airflow.providers.standard.operators.bash import BashOperator
-
     for task in process.tasks:
-        unit = {
-            t.task_id.rsplit(".", 1)[-1]: t
-            for t in _unit_tasks(dag, entry["tasks"][task.name])
-        }
+        op = dag.get_task(entry["tasks"][task.name])
+        assert op.template_fields == ()  # every value is data, never Jinja
         ex = task.executable
         if isinstance(ex, ShellCommand):
-            (op,) = unit.values()
-            assert isinstance(op, BashOperator)
+            assert type(op).__name__ == "SundialShellOperator"
             assert op.script == ex.script
-            assert op.template_fields == ()
             plain = {
                 e.name: e.value
                 for e in ex.env
@@ -226,11 +216,11 @@ def check_executor_fields_carry_sundial_values_literally(process, dag, entry):
             assert {k: v for k, v in (op.env or {}).items() if k in plain} == plain
             assert op.require_explicit_success is task.require_explicit_success
         elif isinstance(ex, BatchCommand):
-            submit = unit["submit_job"]
-            assert _render(submit, "container_overrides")["command"] == list(ex.command)
-            queue = ex.job_queue or "sundial-job-queue"
-            assert _render(submit, "job_queue") == queue
-            spec = unit["register_job_definition"].job_definition
+            assert type(op).__name__ == "SundialBatchOperator"
+            assert op.container_overrides["command"] == list(ex.command)
+            assert op.job_queue == (ex.job_queue or "sundial-job-queue")
+            spec = op.job_definition_spec
+            assert spec["jobDefinitionName"] == op.job_name == op.job_definition
             assert spec["containerProperties"]["image"] == f"{ex.image}:{ex.tag}"
             assert {"type": "VCPU", "value": str(ex.vcpus)} in spec[
                 "containerProperties"
@@ -240,18 +230,17 @@ def check_executor_fields_carry_sundial_values_literally(process, dag, entry):
             ]["resourceRequirements"]
             assert spec["containerProperties"].get("jobRoleArn") == ex.job_role_arn
         elif isinstance(ex, DockerCommand):
-            reg, run = unit["register_task_definition"], unit["run_task"]
+            assert type(op).__name__ == "SundialEcsOperator"
             # Sundial's family; characters AWS refuses become "_" (and a finding says so)
             family = re.sub(r"[^A-Za-z0-9_-]", "_", f"{process.name}_{task.name}")[:128]
-            assert _render(run, "task_definition") == family
-            assert _render(reg, "family") == family
-            container = _render(reg, "container_definitions")[0]
+            spec = op.task_definition_spec
+            assert spec["family"] == family
+            (container,) = spec["containerDefinitions"]
             assert container["image"] == f"{ex.image}:{ex.tag}"
             assert container["cpu"] == (ex.cpu if ex.cpu is not None else 1000)
             assert container["memory"] == (ex.memory if ex.memory is not None else 768)
-            assert _render(run, "overrides")["containerOverrides"][0][
-                "command"
-            ] == list(ex.command)
+            assert op.overrides["containerOverrides"][0]["command"] == list(ex.command)
+            assert op.cluster == "sundial"
         elif isinstance(ex, EmrCommand):
             spark_args = ["spark-submit"]
             for c in ex.spark_conf:
@@ -263,15 +252,13 @@ def check_executor_fields_carry_sundial_values_literally(process, dag, entry):
                 ]
             spark_args += ["--class", ex.main_class, ex.s3_jar_path, *ex.args]
             if isinstance(ex.cluster, ExistingEmrCluster):
-                steps = _render(unit["add_steps"], "steps")
-                assert (
-                    _render(unit["add_steps"], "job_flow_id") == ex.cluster.cluster_id
-                )
-                assert len([k for k in unit if k.startswith("watch_step_")]) == len(
-                    steps
-                )
+                assert type(op).__name__ == "SundialEmrStepsOperator"
+                steps = op.steps
+                assert op.job_flow_id == ex.cluster.cluster_id
+                assert {s["ActionOnFailure"] for s in steps} == {"CONTINUE"}
             else:
-                flow = _render(unit["create_job_flow"], "job_flow_overrides")
+                assert type(op).__name__ == "SundialEmrJobFlowOperator"
+                flow = op.job_flow_overrides
                 steps = flow["Steps"]
                 assert flow["Instances"]["KeepJobFlowAliveWhenNoSteps"] is False
                 assert flow["ReleaseLabel"] == ex.cluster.release_label
@@ -281,11 +268,7 @@ def check_executor_fields_carry_sundial_values_literally(process, dag, entry):
                 assert (
                     groups["MASTER"]["InstanceType"] == ex.cluster.master.instance_type
                 )
-                assert (
-                    unit["watch_job_flow"].timeout
-                    == (ex_timeout := task.max_runtime_seconds or 86400)
-                    and ex_timeout
-                )
+                assert {s["ActionOnFailure"] for s in steps} == {"TERMINATE_CLUSTER"}
             assert len(steps) == len(ex.load_data) + 1 + len(ex.save_results)
             spark = steps[len(ex.load_data)]
             assert spark["Name"] == ex.job_name
@@ -299,28 +282,28 @@ def check_executor_fields_carry_sundial_values_literally(process, dag, entry):
                 ]
 
 
-def check_aws_connections_regions_and_sensor_settings(process, dag, entry):
+def check_aws_connections_regions_and_waits(process, dag, entry):
     """Per task or once in default_args, every AWS task ends up with the connection and
-    region it needs, and only AWS tasks get them (default_args reach only the operators
-    that take a parameter)."""
+    region it needs and waits deferrably; only AWS tasks get them (default_args reach only
+    the operators that take a parameter)."""
     for task in process.tasks:
         ex = task.executable
-        for t in _unit_tasks(dag, entry["tasks"][task.name]):
-            where = (process.name, t.task_id)
-            if isinstance(ex, ShellCommand) or t.task_id.endswith(".steps_done"):
-                assert getattr(t, "aws_conn_id", None) is None, where
-                assert getattr(t, "region_name", None) is None, where
-                continue
-            assert t.aws_conn_id == "aws_default", where
-            region = ex.region if isinstance(ex, EmrCommand) else "us-east-1"
-            assert t.region_name == region, where
-            if t.task_id.endswith(".create_job_flow"):
-                assert t.emr_conn_id == "emr_default", where
-            if t.task_id.rsplit(".", 1)[-1].startswith("watch_"):
-                assert (t.poke_interval, t.mode) == (60, "reschedule"), where
-    for t in dag.tasks:
-        if t.task_id == "sundial_run_outcome" or "__optional_upstreams" in t.task_id:
-            assert getattr(t, "aws_conn_id", None) is None, t.task_id
+        t = dag.get_task(entry["tasks"][task.name])
+        where = (process.name, t.task_id)
+        if isinstance(ex, ShellCommand):
+            assert getattr(t, "aws_conn_id", None) is None, where
+            assert getattr(t, "region_name", None) is None, where
+            continue
+        assert t.aws_conn_id == "aws_default", where
+        region = ex.region if isinstance(ex, EmrCommand) else "us-east-1"
+        assert t.region_name == region, where
+        assert t.deferrable is True, where
+        if isinstance(ex, EmrCommand) and not isinstance(
+            ex.cluster, ExistingEmrCluster
+        ):
+            assert t.emr_conn_id == "emr_default", where
+    if "sundial_run_outcome" in {t.task_id for t in dag.tasks}:
+        assert getattr(dag.get_task("sundial_run_outcome"), "aws_conn_id", None) is None
 
 
 def test_no_secret_value_is_written_into_dag_files(converted_estate, estate_processes):
@@ -367,10 +350,12 @@ def test_output_is_black_clean_and_deterministic(tmp_path, converted_estate):
 CHECKS = [
     check_process_settings,
     check_schedules,
+    check_one_airflow_task_per_sundial_task,
     check_tasks_retries_timeouts_and_dependencies,
-    check_run_fails_like_sundial_when_optional_dependencies_exist,
+    check_run_fails_like_sundial,
+    check_notifications_are_dag_callbacks,
     check_executor_fields_carry_sundial_values_literally,
-    check_aws_connections_regions_and_sensor_settings,
+    check_aws_connections_regions_and_waits,
 ]
 
 

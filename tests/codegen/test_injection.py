@@ -113,9 +113,10 @@ def _definition(
     }
 
 
-def _render(task, value):
+def _render_everything(task):
+    """What Airflow does before execute: render the task's template fields."""
     secrets = collections.defaultdict(lambda: "<secret>")
-    return task.render_template(value, {"ds": "2026-01-01", "var": {"value": secrets}})
+    task.render_template_fields({"ds": "2026-01-01", "var": {"value": secrets}})
 
 
 @settings(
@@ -186,13 +187,15 @@ def test_hostile_strings_stay_data(
     assert shell.script == script
     assert shell.env == {env_name: env_value}
     submit = dag.get_task(model.task_map[task_b])
-    overrides = _render(submit, submit.container_overrides)
+    # No template fields: Airflow never renders anything of these tasks as Jinja.
+    assert shell.template_fields == () and submit.template_fields == ()
+    _render_everything(submit)
+    overrides = submit.container_overrides
     assert overrides["command"] == [arg, script]
     assert overrides["environment"] == [{"name": env_name, "value": env_value}]
-    assert _render(submit, submit.job_queue) == queue
+    assert submit.job_queue == queue
     # the job definition is a JSON document in the file: the same strings come back
-    group = model.task_map[task_b].rsplit(".", 1)[0]
-    spec = dag.get_task(f"{group}.register_job_definition").job_definition
+    spec = submit.job_definition_spec
     assert spec["containerProperties"]["image"] == f"{image}:1"
     assert spec["containerProperties"]["command"] == [arg, script]
     assert spec["containerProperties"]["environment"] == [

@@ -51,7 +51,7 @@ def test_any_document_comes_back_exactly(value, depth):
 def _model(value) -> DagModel:
     model = DagModel("p", "p", "dags/p.py", ("2019-07",), "doc")
     model.set("dag_id", "p", (), "test")
-    node = TaskNode("a", "a", Ref("m", "Op"))
+    node = TaskNode("a", Ref("m", "Op"))
     node.set("short", 1, (), "test")
     node.set("document", JsonDocument(value), (), "test")
     node.set("literal_document", Literal(JsonDocument(value)), (), "test")

@@ -9,7 +9,7 @@ import inspect
 
 import pytest
 
-from migrate.convert.executors import HOISTABLE
+from migrate.convert.executables import HOISTABLE
 from migrate.convert.process import OPERATOR_TAKES
 from migrate.ir import Seconds
 from migrate.mapping.rules import MappingRules
@@ -79,6 +79,8 @@ def test_aws_connection_and_region_move_with_their_provenance():
         "owner": "airflow",
         "aws_conn_id": "aws_default",
         "region_name": "us-east-1",
+        "deferrable": True,
+        "retries": 0,
     }
     assert "aws_conn_id: the same in every task" in default_args.provenance.rule
     assert "setting region_name from" in default_args.provenance.rule
@@ -96,8 +98,7 @@ def test_sundial_fields_of_moved_arguments_stay_in_the_provenance():
     )
     default_args = m.arguments["default_args"]
     assert default_args.value["region_name"] == "eu-west-1"
-    assert default_args.value["poke_interval"] == 60
-    assert default_args.value["mode"] == "reschedule"
+    assert default_args.value["deferrable"] is True
     assert set(default_args.provenance.fields) >= {
         "task_definitions[a].executable.emr_command.region",
         "task_definitions[b].executable.emr_command.region",
@@ -107,8 +108,8 @@ def test_sundial_fields_of_moved_arguments_stay_in_the_provenance():
 def test_different_values_stay_on_the_tasks():
     m = model_of(emr_existing("a", "eu-west-1"), emr_existing("b", "us-west-2"))
     assert "region_name" not in m.arguments["default_args"].value
-    assert m.task("a.add_steps").arguments["region_name"].value == "eu-west-1"
-    assert m.task("b.add_steps").arguments["region_name"].value == "us-west-2"
+    assert m.task("a").arguments["region_name"].value == "eu-west-1"
+    assert m.task("b").arguments["region_name"].value == "us-west-2"
     assert m.arguments["default_args"].value["aws_conn_id"] == "aws_default"
 
 
@@ -121,8 +122,8 @@ def test_a_per_task_rule_keeps_its_value_on_its_tasks(tmp_path):
     rules = MappingRules.load([rules_file])
     m = model_of(batch("a"), batch("b"), rules=rules)
     assert "aws_conn_id" not in m.arguments["default_args"].value
-    assert m.task("a.submit_job").arguments["aws_conn_id"].value == "aws_default"
-    assert m.task("b.submit_job").arguments["aws_conn_id"].value == "x"
+    assert m.task("a").arguments["aws_conn_id"].value == "aws_default"
+    assert m.task("b").arguments["aws_conn_id"].value == "x"
     assert m.arguments["default_args"].value["region_name"] == "us-east-1"
 
 
@@ -134,9 +135,9 @@ def test_mapping_default_args_are_never_overridden(tmp_path):
     rules = MappingRules.load([rules_file])
     m = model_of(batch("a"), batch("b"), rules=rules)
     assert m.arguments["default_args"].value["aws_conn_id"] == "other"
-    assert m.task("a.submit_job").arguments["aws_conn_id"].value == "aws_default"
+    assert m.task("a").arguments["aws_conn_id"].value == "aws_default"
     assert m.arguments["default_args"].value["retries"] == 5
-    assert m.task("a.submit_job").arguments["retries"].value == 0
+    assert m.task("a").arguments["retries"].value == 0
 
 
 def test_retries_move_only_when_every_task_has_the_same():
@@ -145,10 +146,13 @@ def test_retries_move_only_when_every_task_has_the_same():
     assert default_args["retries"] == 2
     assert default_args["retry_delay"] == Seconds(10)
     assert "retries" not in m.task("a").arguments
-    # the register task of a Batch unit has no retries of its own: nothing moves
+    # one Batch task per Sundial task: its retries move like any other's
     m = model_of(batch("a", attempts=3), batch("b", attempts=3))
+    assert m.arguments["default_args"].value["retries"] == 2
+    # different retries stay on the tasks
+    m = model_of(batch("a", attempts=3), batch("b", attempts=2))
     assert "retries" not in m.arguments["default_args"].value
-    assert m.task("a.submit_job").arguments["retries"].value == 2
+    assert m.task("a").arguments["retries"].value == 2
     # a single task keeps its own
     m = model_of(task("a", attempts=3))
     assert m.task("a").arguments["retries"].value == 2

@@ -50,29 +50,45 @@ def test_required_only_uses_default_trigger_and_no_outcome_task():
 
 def test_optional_on_always_running_upstream_is_all_done_on_the_task():
     m = model_of(task("a"), task("b", [("a", False)]))
-    assert m.task("b").arguments["trigger_rule"].value == TriggerRuleValue("ALL_DONE")
+    args = m.task("b").arguments
+    assert args["trigger_rule"].value == TriggerRuleValue("ALL_DONE")
+    assert "required_upstreams" not in args and "optional_upstreams" not in args
     assert upstream(m, "b") == {"a"}
-    # the run outcome decides the run state: a failed 'a' must fail the run
-    assert upstream(m, "sundial_run_outcome") == {"a", "b"}
+    # 'a' failing would leave the run's last task succeeded: the outcome task decides
+    assert upstream(m, "sundial_run_outcome") == {"b"}
 
 
-def test_mixed_dependencies_get_an_all_done_join():
+def test_mixed_dependencies_are_checked_by_the_task_itself():
+    """No join task: the task waits for all (ALL_DONE) and checks its required upstream."""
     m = model_of(task("r"), task("o"), task("t", [("r", True), ("o", False)]))
-    join = m.task("t__optional_upstreams")
-    assert join.operator.name == "EmptyOperator"
-    assert join.arguments["trigger_rule"].value == "ALL_DONE"
-    assert upstream(m, "t") == {"r", "t__optional_upstreams"}
-    assert upstream(m, "t__optional_upstreams") == {"o"}
-    assert "trigger_rule" not in m.task("t").arguments
+    assert [n.task_id for n in m.tasks] == ["o", "r", "t", "sundial_run_outcome"]
+    args = m.task("t").arguments
+    assert args["trigger_rule"].value == "ALL_DONE"
+    assert args["required_upstreams"].value == ["r"]
+    assert "optional_upstreams" not in args  # 'o' always runs
+    assert upstream(m, "t") == {"r", "o"}
 
 
-def test_optional_upstream_that_may_never_run_uses_the_checking_join():
+def test_optional_upstream_that_may_never_run_is_checked_too():
     m = model_of(task("a"), task("b", [("a", True)]), task("c", [("b", False)]))
-    join = m.task("c__optional_upstreams")
-    assert join.operator.name == "SundialOptionalUpstreamsOperator"
-    assert join.arguments["upstream_entries"].value == {"b": ["b"]}
+    args = m.task("c").arguments
+    assert args["optional_upstreams"].value == ["b"]
+    assert "required_upstreams" not in args
     (f,) = findings(m, "task_definitions[c].dependencies")
     assert f.severity == "approximated" and "waiting forever" in f.message
+
+
+def test_the_outcome_task_only_where_a_failure_could_be_hidden():
+    # a chain of required dependencies: every failure reaches the last task
+    m = model_of(task("a"), task("b", [("a", True)]), task("c", [("a", True)]))
+    assert "sundial_run_outcome" not in {n.task_id for n in m.tasks}
+    # an optional leaf after a required chain: a failed 'a' hides behind 'b'
+    m = model_of(task("a"), task("b", [("a", False)]), task("c", [("a", True)]))
+    assert "sundial_run_outcome" not in {n.task_id for n in m.tasks}  # 'c' shows it
+    m = model_of(
+        task("a"), task("x", [("a", True)]), task("b", [("x", True), ("a", False)])
+    )
+    assert upstream(m, "sundial_run_outcome") == {"b"}  # 'x' fails: 'b' is skipped
 
 
 def test_first_attempt_release_is_reported():
@@ -157,13 +173,18 @@ def test_pagerduty_pages_by_default_and_can_be_turned_off(tmp_path):
         notifications=[pager],
         rules=MappingRules.load([tmp_path / "email.yaml"]),
     )
-    assert "sundial_run_outcome" not in [t.task_id for t in m.tasks]
+    assert m.bindings == {} and "on_failure_callback" not in m.arguments
     m = model_of(task("a"), notifications=[pager])
-    outcome = m.task("sundial_run_outcome")
-    assert outcome.arguments["pagerduty"].value == [
+    # notifications are the DAG's callbacks: no task of their own
+    assert [t.task_id for t in m.tasks] == ["a"]
+    assert m.arguments["on_failure_callback"].value.name == "notifications"
+    assert m.arguments["on_success_callback"].value.name == "notifications"
+    call = m.bindings["notifications"].value
+    assert call.func.name == "SundialNotifications"
+    assert dict(call.kwargs)["pagerduty"] == [
         {"conn_id": "pagerduty_default", "num_consecutive_failures": 2}
     ]
-    assert "SERVICEKEY" not in repr([t.arguments for t in m.tasks])
+    assert "SERVICEKEY" not in repr(m.bindings) + repr([t.arguments for t in m.tasks])
     assert any(
         kind == "connection" and ident == "pagerduty_default"
         for kind, ident, _ in m.to_create

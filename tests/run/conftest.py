@@ -36,7 +36,7 @@ def moto(tmp_path_factory):
     """A real moto server on loopback (the venv's `moto_server`), stopped at the end.
 
     Requests are recorded (moto's recorder) so tests can read what reached "AWS".  ECS
-    containers are finished by tests/run/moto_ecs_patch (see its docstring)."""
+    containers are finished by tests/run/moto_patch (see its docstring)."""
     from tests.run.harness import MotoServer
 
     server = MotoServer(tmp_path_factory.mktemp("moto"))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_FIXTURES = ROOT / "fixtures" / "run"
-PAGERDUTY_MAPPINGS = RUN_FIXTURES / "mappings_pagerduty.yaml"
+RUN_MAPPINGS = RUN_FIXTURES / "mappings.yaml"
 
 
 def venv_bin(name: str) -> str:
@@ -41,11 +41,11 @@ def free_port() -> int:
 
 
 def convert_run_fixtures(out: Path, sources: list[Path] | None = None) -> dict:
-    """Convert fixtures/run/*.json (with PagerDuty on, as `notifications.mode=all`)."""
+    """Convert fixtures/run/*.json (fixtures/run/mappings.yaml: PagerDuty on, 1 s AWS polls)."""
     from migrate.pipeline import convert
 
     sources = sources or sorted(RUN_FIXTURES.glob("*.json"))
-    result = convert(sources, out, mappings=[PAGERDUTY_MAPPINGS], timezone="UTC")
+    result = convert(sources, out, mappings=[RUN_MAPPINGS], timezone="UTC")
     assert not result.problems, [str(p) for p in result.problems]
     return json.loads((out / "report" / "parity.json").read_text(encoding="utf-8"))
 
@@ -284,8 +284,8 @@ class MotoServer:
         self.log = folder / "moto.log"
         env = {
             **os.environ,
-            "PYTHONPATH": str(Path(__file__).parent / "moto_ecs_patch"),
-            "SUNDIAL_RUN_PATCH_MOTO_ECS": "1",
+            "PYTHONPATH": str(Path(__file__).parent / "moto_patch"),
+            "SUNDIAL_RUN_PATCH_MOTO": "1",
             "MOTO_ENABLE_RECORDING": "True",
             "MOTO_RECORDER_FILEPATH": str(self.recording),
             **(extra_env or {}),
@@ -324,6 +324,41 @@ class MotoServer:
             self.proc.wait()
         self._log.close()
 
+    def batch_queues(self, *names: str) -> dict[str, str]:
+        """Job queues (name -> ARN) on an UNMANAGED compute environment, as Batch needs;
+        queues that exist already (the server is shared by the tests) are reused."""
+        iam, batch = self.client("iam"), self.client("batch")
+        found = {
+            q["jobQueueName"]: q["jobQueueArn"]
+            for q in batch.describe_job_queues()["jobQueues"]
+        }
+        missing = [n for n in names if n not in found]
+        if missing:
+            self._environments = getattr(self, "_environments", 0) + 1
+            label = f"sundial-run-{self._environments}"
+            role = iam.create_role(
+                RoleName=label,
+                AssumeRolePolicyDocument=json.dumps(
+                    {"Version": "2012-10-17", "Statement": []}
+                ),
+            )["Role"]["Arn"]
+            env_arn = batch.create_compute_environment(
+                computeEnvironmentName=label,
+                type="UNMANAGED",
+                state="ENABLED",
+                serviceRole=role,
+            )["computeEnvironmentArn"]
+            for name in missing:
+                found[name] = batch.create_job_queue(
+                    jobQueueName=name,
+                    state="ENABLED",
+                    priority=1,
+                    computeEnvironmentOrder=[
+                        {"order": 1, "computeEnvironment": env_arn}
+                    ],
+                )["jobQueueArn"]
+        return {name: found[name] for name in names}
+
     def client(self, service: str, region: str = "us-east-1"):
         import boto3
 
@@ -354,8 +389,9 @@ class MotoServer:
             "AWS_EC2_METADATA_DISABLED": "true",
         }
 
-    def requests(self, action: str) -> list[dict]:
-        """Recorded request bodies for one API action (JSON protocols and Batch's REST)."""
+    def requests(self, action: str, by_trigger: bool = False) -> list[dict]:
+        """Recorded request bodies for one API action (JSON protocols and Batch's REST);
+        ``by_trigger``: only those a deferred task's trigger made (aiobotocore's)."""
         import base64
 
         found = []
@@ -366,7 +402,9 @@ class MotoServer:
             headers = {k.lower(): v for k, v in entry["headers"].items()}
             target = headers.get("x-amz-target", "").rsplit(".", 1)[-1]
             path = entry["url"].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-            if action not in (target, path):
+            if action.lower() not in (target.lower(), path.lower()):
+                continue
+            if by_trigger and "aiobotocore" not in headers.get("user-agent", ""):
                 continue
             body = entry.get("body") or ""
             if entry.get("body_encoded"):

@@ -22,8 +22,6 @@ moto gaps and how they are bridged:
 from __future__ import annotations
 
 import json
-import threading
-import time
 
 import pytest
 import requests
@@ -57,6 +55,11 @@ def _by_name(env) -> list[dict]:
     return sorted(env, key=lambda e: e["name"])
 
 
+def _deferred(moto, action: str) -> bool:
+    """Did a deferred wait poll AWS?  The triggers' calls are aiobotocore's."""
+    return bool(moto.requests(action, by_trigger=True))
+
+
 def _check_success(result, parity_entry):
     context = result.describe()
     assert result.returncode == 0 and result.state == "success", context
@@ -66,28 +69,19 @@ def _check_success(result, parity_entry):
 
 # -- Batch -------------------------------------------------------------------------------
 
+BATCH_TASKS = ("extract-custom-queue", "load-default-queue")
+
+
+def _submits(moto) -> list[dict]:
+    """run-batch's SubmitJob requests (other DAGs use the same moto at the same time)."""
+    return [r for r in moto.requests("submitjob") if r["jobName"] in BATCH_TASKS]
+
 
 def batch_job(moto, airflow_session, parity, run_conversion):
     """run-batch twice (two days): the second run must reuse the job definitions."""
-    iam, batch = moto.client("iam"), moto.client("batch")
-    role = iam.create_role(
-        RoleName="sundial-batch-service",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-    )["Role"]["Arn"]
-    env_arn = batch.create_compute_environment(
-        computeEnvironmentName="sundial-run-ce",
-        type="UNMANAGED",
-        state="ENABLED",
-        serviceRole=role,
-    )["computeEnvironmentArn"]
-    queues = {}
-    for name in ("run-custom-queue", SUNDIAL_CONFIG["sundial_batch_job_queue"]):
-        queues[name] = batch.create_job_queue(
-            jobQueueName=name,
-            state="ENABLED",
-            priority=1,
-            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": env_arn}],
-        )["jobQueueArn"]
+    queues = moto.batch_queues(
+        "run-custom-queue", SUNDIAL_CONFIG["sundial_batch_job_queue"]
+    )
     out, _ = run_conversion
     entry = parity["run-batch"]
     home = airflow_session.home("aws-batch", env=moto.airflow_env())
@@ -96,7 +90,7 @@ def batch_job(moto, airflow_session, parity, run_conversion):
         first = home.dags_test(
             entry["dag_id"], "2024-03-01", dag_file=out / entry["file"]
         )
-        submits_first = len(moto.requests("submitjob"))
+        submits_first = len(_submits(moto))
         second = home.dags_test(
             entry["dag_id"], "2024-03-02", dag_file=out / entry["file"]
         )
@@ -112,7 +106,7 @@ def test_batch_job_definitions_jobs_and_overrides(aws_runs, moto, parity):
     _check_success(first, parity["run-batch"])
     _check_success(second, parity["run-batch"])
     batch = moto.client("batch")
-    submits = moto.requests("submitjob")
+    submits = _submits(moto)
     assert submits_first == 2 and len(submits) == 4
     for name, task in _tasks("run_batch.json", "run-batch").items():
         cmd = task["executable"]["batch_image_command"]
@@ -158,6 +152,8 @@ def test_batch_job_definitions_jobs_and_overrides(aws_runs, moto, parity):
     # Sundial's order: the dependant's job was submitted after the upstream's job ended.
     first_names = [r["jobName"] for r in submits[:2]]
     assert first_names == ["extract-custom-queue", "load-default-queue"]
+    # the 3 s job was waited for by a trigger, not by the worker
+    assert _deferred(moto, "describejobs")
 
 
 # -- ECS ---------------------------------------------------------------------------------
@@ -218,11 +214,7 @@ def test_ecs_task_definitions_and_run_task(aws_runs, moto, parity):
         )
         assert _by_name(container.get("environment", [])) == _env_list(cmd)
         assert definition.get("taskRoleArn") == cmd.get("taskRoleArn")
-        (request,) = [
-            r
-            for r in run_requests
-            if r["taskDefinition"].split(":")[0].endswith(family)
-        ]
+        (request,) = [r for r in run_requests if _family(r["taskDefinition"]) == family]
         assert request["cluster"] == cluster
         (override,) = request["overrides"]["containerOverrides"]
         assert override["name"] == container["name"]
@@ -232,11 +224,17 @@ def test_ecs_task_definitions_and_run_task(aws_runs, moto, parity):
         cluster=cluster, tasks=ecs.list_tasks(cluster=cluster)["taskArns"]
     )["tasks"]
     assert len(tasks) == 2 and all(t["lastStatus"] == "STOPPED" for t in tasks)
+    assert _deferred(moto, "DescribeTasks")  # waited for by a trigger
     # the dependant ran after its required upstream
-    assert [r["taskDefinition"].split(":")[0] for r in run_requests] == [
+    assert [_family(r["taskDefinition"]) for r in run_requests] == [
         "run-ecs_train-full",
         "run-ecs_publish-defaults",
     ]
+
+
+def _family(task_definition: str) -> str:
+    """The family of a task definition ARN (or family:revision)."""
+    return task_definition.rsplit("/", 1)[-1].split(":")[0]
 
 
 # -- EMR ---------------------------------------------------------------------------------
@@ -266,9 +264,26 @@ def _copy_args(copy: dict) -> list[str]:
     ]
 
 
-def emr_job(moto, airflow_session, tmp_path_factory):
-    emr = moto.client("emr")
-    shared = emr.run_job_flow(
+def _with_cluster(file: str, shared: str, tmp_path_factory):
+    """Convert one run fixture with the placeholder cluster id replaced by moto's."""
+    folder = tmp_path_factory.mktemp(file.split(".")[0])
+    source = folder / file
+    source.write_text(
+        (RUN_FIXTURES / file)
+        .read_text(encoding="utf-8")
+        .replace("j-RUNTESTCLUSTER", shared),
+        encoding="utf-8",
+    )
+    out = folder / "converted"
+    report = convert_run_fixtures(out, [source])
+    (entry,) = report["processes"]
+    return out, entry
+
+
+@pytest.fixture(scope="module")
+def shared_cluster(moto) -> str:
+    """A long-running cluster, as the existing-cluster fixtures name one."""
+    return moto.client("emr").run_job_flow(
         Name="shared-cluster",
         ReleaseLabel="emr-5.20.0",
         Instances={
@@ -279,63 +294,42 @@ def emr_job(moto, airflow_session, tmp_path_factory):
         JobFlowRole="EMR_EC2_DefaultRole",
         ServiceRole="EMR_DefaultRole",
     )["JobFlowId"]
-    # The fixture names a placeholder cluster id; moto picks its own ids.
-    folder = tmp_path_factory.mktemp("emr-fixture")
-    source = folder / "run_emr.json"
-    source.write_text(
-        (RUN_FIXTURES / "run_emr.json")
-        .read_text(encoding="utf-8")
-        .replace("j-RUNTESTCLUSTER", shared),
-        encoding="utf-8",
-    )
-    out = folder / "converted"
-    report = convert_run_fixtures(out, [source])
-    (entry,) = report["processes"]
 
-    new_cluster_name = _tasks("run_emr.json", "run-emr")["spark-new-cluster"][
-        "executable"
-    ]["emr_command"]["emr_cluster"]["new_emr_cluster"]["name"]
-    stop = threading.Event()
 
-    def end_new_cluster():
-        # The cluster "runs its steps and ends": moto would leave it RUNNING forever.
-        watcher = moto.client("emr")
-        while not stop.is_set():
-            for c in watcher.list_clusters()["Clusters"]:
-                if (
-                    c["Name"] == new_cluster_name
-                    and c["Status"]["State"] != "TERMINATED"
-                ):
-                    watcher.terminate_job_flows(JobFlowIds=[c["Id"]])
-            time.sleep(0.2)
-
+def emr_job(moto, airflow_session, tmp_path_factory, shared):
+    out, entry = _with_cluster("run_emr.json", shared, tmp_path_factory)
     home = airflow_session.home("aws-emr", env=moto.airflow_env(), converted=out)
 
     def job():
-        thread = threading.Thread(target=end_new_cluster, daemon=True)
-        thread.start()
-        try:
-            result = home.dags_test(
-                entry["dag_id"],
-                "2024-03-01",
-                dag_file=out / entry["file"],
-                mark_success=r".*\.watch_step_\d+",
-            )
-        finally:
-            stop.set()
-            thread.join(timeout=5)
+        result = home.dags_test(
+            entry["dag_id"], "2024-03-01", dag_file=out / entry["file"]
+        )
         return result, entry, shared
 
     return job
 
 
+def failures_job(moto, airflow_session, tmp_path_factory, shared):
+    out, entry = _with_cluster("run_aws_failures.json", shared, tmp_path_factory)
+    home = airflow_session.home("aws-failures", env=moto.airflow_env(), converted=out)
+    return lambda: (
+        home.dags_test(entry["dag_id"], "2024-03-01", dag_file=out / entry["file"]),
+        entry,
+    )
+
+
 @pytest.fixture(scope="module")
-def aws_runs(moto, airflow_session, parity, run_conversion, tmp_path_factory):
-    """The Batch, ECS and EMR DAGs run side by side (mostly waiting on AWS polls)."""
+def aws_runs(
+    moto, airflow_session, parity, run_conversion, tmp_path_factory, shared_cluster
+):
+    """The Batch, ECS, EMR and failure DAGs run side by side (mostly waiting on AWS)."""
     jobs = {
+        "failures": failures_job(
+            moto, airflow_session, tmp_path_factory, shared_cluster
+        ),
         "batch": batch_job(moto, airflow_session, parity, run_conversion),
         "ecs": ecs_job(moto, airflow_session, parity, run_conversion),
-        "emr": emr_job(moto, airflow_session, tmp_path_factory),
+        "emr": emr_job(moto, airflow_session, tmp_path_factory, shared_cluster),
     }
     return run_parallel(jobs, workers=3)
 
@@ -406,7 +400,11 @@ def test_emr_new_cluster_and_existing_cluster_steps(aws_runs, moto):
 
     # -- existing cluster
     cmd = tasks["spark-existing-cluster"]["executable"]["emr_command"]
-    (request,) = moto.requests("AddJobFlowSteps")
+    (request,) = [
+        r
+        for r in moto.requests("AddJobFlowSteps")
+        if r["Steps"][0]["Name"] == cmd["job_name"]
+    ]
     assert request["JobFlowId"] == shared
     (step,) = request["Steps"]
     assert step["Name"] == cmd["job_name"]
@@ -416,11 +414,100 @@ def test_emr_new_cluster_and_existing_cluster_steps(aws_runs, moto):
         "Args": _spark_args(cmd),
     }
     emr = moto.client("emr")
-    assert [s["Name"] for s in emr.list_steps(ClusterId=shared)["Steps"]] == [
-        cmd["job_name"]
+    assert [
+        s["Status"]["State"]
+        for s in emr.list_steps(ClusterId=shared)["Steps"]
+        if s["Name"] == cmd["job_name"]
+    ] == ["COMPLETED"]
+    # one task each, which waited until every step had COMPLETED (the new cluster then
+    # ended on its own)
+    new = [
+        c
+        for c in emr.list_clusters()["Clusters"]
+        if c["Name"]
+        == tasks["spark-new-cluster"]["executable"]["emr_command"]["emr_cluster"][
+            "new_emr_cluster"
+        ]["name"]
     ]
-    # the new cluster's sensor saw the cluster end; the step sensors were marked
-    states = result.states
-    assert states["spark-new-cluster.watch_job_flow"] == "success"
-    tries = result.tries["spark-new-cluster.watch_job_flow"]
-    assert tries and tries[-1].start is not None  # it really ran (poked)
+    assert [c["Status"]["State"] for c in new] == ["TERMINATED"]
+    steps = emr.list_steps(ClusterId=new[0]["Id"])["Steps"]
+    assert steps and {s["Status"]["State"] for s in steps} == {"COMPLETED"}
+    assert _deferred(moto, "ListSteps")
+
+
+# -- retries re-run the whole job; an attempt past max_runtime_seconds stops it ---------
+
+
+def _failures(aws_runs):
+    result, entry = aws_runs["failures"]
+    assert result.state == "failed", result.describe()
+    return result, entry["tasks"]
+
+
+def test_batch_retry_submits_again_and_a_timeout_terminates_the_job(aws_runs, moto):
+    result, task_ids = _failures(aws_runs)
+    batch = moto.client("batch")
+    submits = moto.requests("submitjob")
+
+    def jobs(name):
+        ids = [
+            j["jobId"]
+            for q in batch.describe_job_queues()["jobQueues"]
+            for status in ("FAILED", "SUCCEEDED", "RUNNING")
+            for j in batch.list_jobs(jobQueue=q["jobQueueName"], jobStatus=status)[
+                "jobSummaryList"
+            ]
+            if j["jobName"] == name
+        ]
+        return batch.describe_jobs(jobs=ids)["jobs"] if ids else []
+
+    # max_attempts 2: two attempts, each submitting a job of its own (Sundial re-ran it)
+    name = "batch-fails-twice"
+    assert len([r for r in submits if r["jobName"] == name]) == 2
+    assert [j["status"] for j in jobs(name)] == ["FAILED", "FAILED"]
+    assert result.states[task_ids[name]] == "failed"
+    assert len(result.tries[task_ids[name]]) == 2
+    # max_runtime_seconds 4 on a 120 s job: the attempt gave up and terminated the job
+    name = "batch-too-slow"
+    (job,) = jobs(name)
+    assert job["status"] == "FAILED"
+    assert "the wait ended" in job.get("statusReason", ""), job
+    (attempt,) = result.tries[task_ids[name]]
+    assert attempt.state == "failed" and attempt.end - attempt.start < 60
+
+
+def test_emr_retry_starts_a_new_cluster_or_adds_the_steps_again_and_a_timeout_cancels(
+    aws_runs, moto, shared_cluster
+):
+    result, task_ids = _failures(aws_runs)
+    emr = moto.client("emr")
+    # new cluster, failing step, 2 attempts: two clusters, both ended by the failure
+    name = "emr-new-cluster-fails"
+    flows = [
+        r for r in moto.requests("RunJobFlow") if r["Name"] == "sundial-run-emr-failing"
+    ]
+    assert len(flows) == 2
+    states = [
+        c["Status"]["State"]
+        for c in emr.list_clusters()["Clusters"]
+        if c["Name"] == "sundial-run-emr-failing"
+    ]
+    assert states == ["TERMINATED_WITH_ERRORS", "TERMINATED_WITH_ERRORS"]
+    assert result.states[task_ids[name]] == "failed"
+    assert len(result.tries[task_ids[name]]) == 2
+    # existing cluster, failing step, 2 attempts: the step was added twice
+    steps = emr.list_steps(ClusterId=shared_cluster)["Steps"]
+    name = "emr-existing-fails"
+    assert [s["Status"]["State"] for s in steps if s["Name"] == name] == [
+        "FAILED",
+        "FAILED",
+    ]
+    assert len(result.tries[task_ids[name]]) == 2
+    # existing cluster, a step past max_runtime_seconds: cancelled, as Sundial killed it
+    name = "emr-existing-too-slow"
+    (slow,) = [s for s in steps if s["Name"] == name]
+    assert slow["Status"]["State"] == "INTERRUPTED"
+    (cancel,) = moto.requests("CancelSteps")
+    assert cancel["StepIds"] == [slow["Id"]]
+    (attempt,) = result.tries[task_ids[name]]
+    assert attempt.state == "failed" and attempt.end - attempt.start < 60

@@ -2,7 +2,7 @@
 moto server, served to a real Airflow 3.3 (api-server, dag-processor, scheduler) through
 the amazon provider's S3DagBundle, with the support package installed by
 `pip install -r requirements.txt` and no plugins folder; then `migrate verify` against
-the api-server.  See tests/verify/live.py for the set-up and its trade-offs."""
+the api-server.  See tests/live_airflow.py for the set-up and its trade-offs."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import requests
 from tests.conftest import ESTATE, ROOT
 from tests.run.harness import MotoServer
 from tests.support.venv import FreshVenv
-from tests.verify.live import PASSWORD, LiveAirflow
+from tests.live_airflow import PASSWORD, LiveAirflow, aws_connection, s3_bundle
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,10 @@ def live(tmp_path_factory, converted_estate):
         venv = FreshVenv(base / "venv")
         venv.install_requirements(out)  # what the README (and the Dockerfile) do
         airflow = LiveAirflow(
-            base / "airflow", venv.python, moto.endpoint, BUCKET, PREFIX
+            base / "airflow",
+            venv.python,
+            bundle=s3_bundle(BUCKET, PREFIX),
+            env=aws_connection(moto.endpoint),
         )
         airflow.start()
         report = json.loads((out / "report" / "parity.json").read_text())

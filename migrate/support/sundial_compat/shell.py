@@ -11,11 +11,13 @@ import threading
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk.exceptions import AirflowException
 
+from sundial_compat.task import SundialTask
+
 STATUS_PREFIX = "**status="
 METADATA_PREFIX = "**metadata:"
 
 
-class SundialShellOperator(BashOperator):
+class SundialShellOperator(SundialTask, BashOperator):
     """A BashOperator that runs ``script`` byte for byte as Sundial's shell executor did.
 
     - The script is written to a file and run as ``bash <file>``: no Jinja rendering (there
@@ -71,6 +73,7 @@ class SundialShellOperator(BashOperator):
         return env
 
     def execute(self, context):
+        self.check_upstreams(context)
         env = self.build_env(context)
         status = None
         metadata: dict[str, str] = {}

@@ -1,15 +1,15 @@
 """A real Airflow 3.3 on 127.0.0.1: metadata database, api-server, dag-processor and
-scheduler, reading its DAGs from an S3 DAG bundle on a moto server.
+scheduler (and a triggerer when asked), for the tests that need Airflow running.
 
 - Database: sqlite with the LocalExecutor (Airflow 3.3 accepts the pair; ``airflow db
-  migrate`` takes ~3 s).  The default pool is created with 0 slots, so the scheduler
-  plans and starts DAG runs (which moves ``next_dagrun``) but no task ever takes a
-  worker: runs against moto's AWS would only burn the two cores.
+  migrate`` takes ~3 s).  ``task_slots`` is the default pool's size: 0 (the verify
+  tests) lets the scheduler plan and start DAG runs, which moves ``next_dagrun``, while no
+  task ever takes a worker; the run tests give it slots and run tasks for real.
+- DAGs: from ``bundle`` (a ``dag_bundle_config_list`` entry, e.g. an S3 bundle on moto) or
+  from ``dags_folder``; support code from ``plugins_folder``, or (empty plugins folder)
+  from a package installed into ``python``'s environment.
 - Auth: the simple auth manager (Airflow's default) with user ``admin``; its password
   file is written before start, so the password is known.
-- Support code: installed by ``pip install -r requirements.txt`` into a fresh venv
-  (tests/support/venv.py); the plugins folder is empty, so the Quartz timetable can only
-  come from the package's entry point.
 - Every process runs under ``timeout`` in its own process group and is stopped by
   ``stop()`` (fixtures call it in ``finally``; ``atexit`` too).
 """
@@ -32,68 +32,95 @@ LIFETIME_S = 900  # `timeout` for every Airflow process, whatever happens to the
 PASSWORD = "verify-test-password"
 
 
+def s3_bundle(bucket: str, prefix: str) -> dict:
+    return {
+        "name": "sundial",
+        "classpath": "airflow.providers.amazon.aws.bundles.s3.S3DagBundle",
+        "kwargs": {
+            "bucket_name": bucket,
+            "prefix": prefix,
+            "aws_conn_id": "aws_default",
+            "refresh_interval": 3,
+        },
+    }
+
+
+def aws_connection(endpoint: str) -> dict[str, str]:
+    """The ``aws_default`` connection pointed at a moto server."""
+    return {
+        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
+            {
+                "conn_type": "aws",
+                "login": "testing",
+                "password": "testing",
+                "extra": {"region_name": "us-east-1", "endpoint_url": endpoint},
+            }
+        ),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
 class LiveAirflow:
     def __init__(
-        self, base: Path, python: str, moto_endpoint: str, bucket: str, prefix: str
+        self,
+        base: Path,
+        python: str,
+        *,
+        bundle: dict | None = None,
+        dags_folder: Path | None = None,
+        plugins_folder: Path | None = None,
+        task_slots: int = 0,
+        triggerer: bool = False,
+        env: dict[str, str] | None = None,
     ):
         self.base = Path(base)
         self.home = self.base / "home"
         self.home.mkdir(parents=True)
-        (self.base / "no-plugins").mkdir()
+        if plugins_folder is None:
+            plugins_folder = self.base / "no-plugins"
+            plugins_folder.mkdir()
         self.python = python
+        self.triggerer = triggerer
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.procs: list[subprocess.Popen] = []
         self._logs = []
-        bundle = {
-            "name": "sundial",
-            "classpath": "airflow.providers.amazon.aws.bundles.s3.S3DagBundle",
-            "kwargs": {
-                "bucket_name": bucket,
-                "prefix": prefix,
-                "aws_conn_id": "aws_default",
-                "refresh_interval": 3,
-            },
-        }
-        env = {
+        base_env = {
             k: v
             for k, v in os.environ.items()
             if not k.startswith(("AIRFLOW", "AWS_", "PYTHONPATH"))
         }
-        env.update(
+        base_env.update(
             {
                 "AIRFLOW_HOME": str(self.home),
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__PARALLELISM": "4",
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW__CORE__DEFAULT_POOL_TASK_SLOT_COUNT": "0",
-                "AIRFLOW__CORE__PLUGINS_FOLDER": str(self.base / "no-plugins"),
+                "AIRFLOW__CORE__DEFAULT_POOL_TASK_SLOT_COUNT": str(task_slots),
+                "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_folder),
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
                 "AIRFLOW__API__PORT": str(self.port),
-                "AIRFLOW__API__SECRET_KEY": "verify-test-secret-key",
-                "AIRFLOW__API_AUTH__JWT_SECRET": "verify-test-jwt-secret",
-                "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps([bundle]),
+                "AIRFLOW__API__SECRET_KEY": "live-test-secret-key",
+                "AIRFLOW__API_AUTH__JWT_SECRET": "live-test-jwt-secret",
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "3",
                 "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
                 "AIRFLOW__DAG_PROCESSOR__STALE_DAG_THRESHOLD": "5",
                 "AIRFLOW__SCHEDULER__PARSING_CLEANUP_INTERVAL": "5",
+                "AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL": "2",
                 "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-                "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
-                    {
-                        "conn_type": "aws",
-                        "login": "testing",
-                        "password": "testing",
-                        "extra": {
-                            "region_name": "us-east-1",
-                            "endpoint_url": moto_endpoint,
-                        },
-                    }
-                ),
-                "AWS_EC2_METADATA_DISABLED": "true",
             }
         )
+        if bundle is not None:
+            base_env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
+                [bundle]
+            )
+        if dags_folder is not None:
+            base_env["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags_folder)
+        base_env.update(env or {})
+        env = base_env
         self.env = env
         (self.home / "simple_auth_manager_passwords.json.generated").write_text(
             json.dumps({"admin": PASSWORD})
@@ -115,7 +142,8 @@ class LiveAirflow:
         return time.monotonic() - started
 
     def start(self) -> None:
-        """api-server, dag-processor, scheduler; returns once the API answers."""
+        """api-server, dag-processor, scheduler (triggerer); returns once the API
+        answers."""
         self._spawn(
             "api-server",
             "api-server",
@@ -128,6 +156,8 @@ class LiveAirflow:
         )
         self._spawn("dag-processor", "dag-processor")
         self._spawn("scheduler", "scheduler", "--skip-serve-logs")
+        if self.triggerer:
+            self._spawn("triggerer", "triggerer", "--skip-serve-logs")
         deadline = time.monotonic() + 120
         while True:
             for proc in self.procs:
@@ -188,6 +218,41 @@ class LiveAirflow:
         """Every DAG, stale ones too."""
         found = self.get("/api/v2/dags", exclude_stale="false")["dags"]
         return {d["dag_id"]: d for d in found}
+
+    def request(self, method: str, path: str, **kwargs) -> dict:
+        headers = {"Authorization": f"Bearer {self.token()}"}
+        answer = requests.request(
+            method, self.url + path, headers=headers, timeout=10, **kwargs
+        )
+        if not answer.ok:
+            raise AssertionError(f"{method} {path}: {answer.status_code} {answer.text}")
+        return answer.json() if answer.content else {}
+
+    def trigger(self, dag_id: str, logical_date: str, run_id: str) -> None:
+        self.request(
+            "POST",
+            f"/api/v2/dags/{dag_id}/dagRuns",
+            json={"dag_run_id": run_id, "logical_date": logical_date},
+        )
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 180) -> dict:
+        """The DAG run once it has ended (success or failed)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for proc in self.procs:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{proc.args} died:\n{self.logs()}")
+            run = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
+            if run["state"] in ("success", "failed"):
+                return run
+            time.sleep(0.5)
+        raise AssertionError(f"run {run_id} of {dag_id} did not end\n{self.logs()}")
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, dict]:
+        found = self.request(
+            "GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances"
+        )["task_instances"]
+        return {t["task_id"]: t for t in found}
 
     def import_errors(self) -> list[dict]:
         return self.get("/api/v2/importErrors")["import_errors"]

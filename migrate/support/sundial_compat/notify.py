@@ -1,0 +1,175 @@
+"""Sundial's notifications as a DAG callback: no task of their own.
+
+Airflow calls ``on_success_callback`` / ``on_failure_callback`` of the DAG once a run has
+ended (in the DAG processor), with the run's final state, which the generated DAGs make
+Sundial's outcome.  The callback compares it with the previous runs, as Sundial did:
+
+- email per ``notify_when``: success after success -> only ``always``; failure after
+  failure -> ``always`` and ``on_state_change_and_failures``; anything else (a change, or
+  the first run) -> everyone except ``never``;
+- PagerDuty: an incident when the last ``num_consecutive_failures`` runs all failed (and
+  on every further failure), to the connection's host (Sundial's ``api_url``).
+
+Previous runs are those before this one in logical-date order (scheduled runs, and
+manual runs triggered with a logical date).
+"""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import urlsplit
+
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com"
+NOTIFY_WHEN = (
+    "always",
+    "on_failure",
+    "on_state_change",
+    "on_state_change_and_failures",
+    "never",
+)
+
+
+def email_recipients(
+    emails: list[dict], outcome: str, previous: str | None
+) -> list[dict]:
+    """Sundial's notify_when rule: whom to tell when a run ends with ``outcome``."""
+    if previous == outcome == "succeeded":
+        allowed = {"always"}
+    elif previous == outcome == "failed":
+        allowed = {"always", "on_state_change_and_failures"}
+    else:
+        allowed = set(NOTIFY_WHEN) - {"never"}
+    return [e for e in emails if e["notify_when"] in allowed]
+
+
+def failure_streak(outcome: str, previous: list[str]) -> int:
+    """Consecutive failed runs ending with this one (``previous``: newest first)."""
+    if outcome != "failed":
+        return 0
+    streak = 1
+    for earlier in previous:
+        if earlier != "failed":
+            break
+        streak += 1
+    return streak
+
+
+def previous_outcomes(dag_id: str, logical_date, depth: int) -> list[str]:
+    """The outcomes of up to ``depth`` runs before ``logical_date``, newest first."""
+    from airflow.sdk.execution_time import task_runner
+    from airflow.sdk.execution_time.comms import GetPreviousDagRun
+
+    found: list[str] = []
+    while logical_date is not None and len(found) < depth:
+        response = task_runner.SUPERVISOR_COMMS.send(
+            GetPreviousDagRun(dag_id=dag_id, logical_date=logical_date)
+        )
+        run = getattr(response, "dag_run", None)
+        if run is None:
+            break
+        state = getattr(run.state, "value", run.state)  # an enum of the task SDK
+        found.append("failed" if state == "failed" else "succeeded")
+        logical_date = run.logical_date
+    return found
+
+
+class SundialNotifications:
+    """The DAG's ``on_success_callback`` and ``on_failure_callback`` (one instance)."""
+
+    def __init__(
+        self,
+        *,
+        process_name: str,
+        emails: list[dict] | None = None,
+        smtp_conn_id: str = "smtp_default",
+        email_from: str | None = None,
+        pagerduty: list[dict] | None = None,
+    ):
+        self.process_name = process_name
+        self.emails = emails or []
+        self.smtp_conn_id = smtp_conn_id
+        self.email_from = email_from
+        self.pagerduty = pagerduty or []
+
+    def __call__(self, context) -> None:
+        import logging
+
+        log = logging.getLogger("airflow.task")
+        dag_run = context.get("dag_run")
+        dag_id = context["dag"].dag_id
+        outcome = "succeeded" if context.get("reason") == "success" else "failed"
+        depth = max([1, *(p["num_consecutive_failures"] for p in self.pagerduty)])
+        previous = previous_outcomes(
+            dag_id, getattr(dag_run, "logical_date", None), depth
+        )
+        streak = failure_streak(outcome, previous)
+        log.info(
+            "Sundial outcome: %s (previous runs: %s, failure streak: %s)",
+            outcome,
+            previous,
+            streak,
+        )
+        self._email(outcome, previous[0] if previous else None, dag_id, context)
+        for pager in self.pagerduty:
+            if streak and streak >= pager["num_consecutive_failures"]:
+                self._page(pager, streak)
+
+    def _email(self, outcome: str, previous: str | None, dag_id: str, context) -> None:
+        recipients = email_recipients(self.emails, outcome, previous)
+        if not recipients:
+            return
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+        from sundial_compat.outcome import run_states
+
+        subject = f"Process {outcome}: {self.process_name}"
+        states = run_states(dag_id, context["run_id"])
+        rows = "".join(
+            f"<tr><td>{html.escape(t)}</td><td>{html.escape(s)}</td></tr>"
+            for t, s in sorted(states.items())
+            if t != "sundial_run_outcome"
+        )
+        body = f"<h3>{html.escape(subject)}</h3><table>{rows}</table>"
+        with SmtpHook(smtp_conn_id=self.smtp_conn_id) as hook:
+            hook.send_email_smtp(
+                to=[r["email"] for r in recipients],
+                subject=subject,
+                html_content=body,
+                from_email=self.email_from,
+            )
+
+    def _page(self, pager: dict, streak: int) -> None:
+        import requests
+        from airflow.providers.pagerduty.hooks.pagerduty_events import (
+            PagerdutyEventsHook,
+            prepare_event_data,
+        )
+
+        hook = PagerdutyEventsHook(pagerduty_events_conn_id=pager["conn_id"])
+        event = prepare_event_data(
+            summary=f"The Sundial Job {self.process_name}, has failed at least {streak} time(s) in a row.",
+            severity="error",
+            source="Sundial",
+            action="trigger",
+            action_key_name="event_action",
+        )
+        event["routing_key"] = hook.integration_key
+        # Sundial posted to the notification's api_url, which the connection's host holds;
+        # PagerdutyEventsHook.send_event ignores the host (always events.pagerduty.com).
+        base_url = events_base_url(hook.get_connection(pager["conn_id"]))
+        response = requests.post(
+            (base_url or PAGERDUTY_EVENTS_URL) + "/v2/enqueue", json=event, timeout=30
+        )
+        response.raise_for_status()
+
+
+def events_base_url(conn) -> str | None:
+    """The Events API base URL from a connection's host (and port); None: PagerDuty's."""
+    host = (conn.host or "").strip().rstrip("/")
+    if not host:
+        return None
+    if "://" not in host:
+        host = "https://" + host
+    if conn.port and urlsplit(host).port is None:
+        host += f":{conn.port}"
+    return host

@@ -1,0 +1,82 @@
+"""What every operator standing for one Sundial task shares: Sundial's dependency rule
+where Airflow's trigger rules cannot say it, and the bound on waiting for AWS.
+
+A Sundial task with optional dependencies runs once every upstream has finished (the DAG
+gives it trigger rule ALL_DONE), but only if its required upstreams succeeded and its
+optional ones ran at all.  Airflow has no trigger rule that treats upstreams differently,
+so the operator checks, before it does anything: otherwise it is skipped, as Sundial never
+ran it.  No extra task instance is needed for this.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from airflow.sdk.exceptions import AirflowSkipException
+
+NEVER_RAN = ("upstream_failed", "skipped")
+
+
+class SundialTask:
+    """Mixin (first base) for the sundial_compat operators.
+
+    ``required_upstreams`` / ``optional_upstreams``: Airflow task ids, given only when the
+    task has optional upstreams (with required ones only, ALL_SUCCESS is Sundial's rule).
+    """
+
+    def __init__(
+        self,
+        *,
+        required_upstreams: list[str] | None = None,
+        optional_upstreams: list[str] | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.required_upstreams = list(required_upstreams or ())
+        self.optional_upstreams = list(optional_upstreams or ())
+
+    def check_upstreams(self, context) -> None:
+        if not self.optional_upstreams:
+            return
+        ti = context["ti"]
+        found = ti.get_task_states(
+            dag_id=ti.dag_id,
+            task_ids=self.required_upstreams + self.optional_upstreams,
+            run_ids=[ti.run_id],
+        )
+        states = {
+            t: str(getattr(s, "value", s))
+            for t, s in (found.get(ti.run_id) or {}).items()
+        }
+        failed = [t for t in self.required_upstreams if states.get(t) != "success"]
+        if failed:
+            raise AirflowSkipException(
+                "required upstream(s) did not succeed: "
+                + ", ".join(f"{t} ({states.get(t)})" for t in failed)
+                + "; Sundial never ran this task"
+            )
+        never = [t for t in self.optional_upstreams if states.get(t) in NEVER_RAN]
+        if never:
+            raise AirflowSkipException(
+                f"optional upstream(s) never ran: {', '.join(never)}; Sundial left this "
+                "task waiting (the run never ended)"
+            )
+
+
+def attempts_within(timeout: timedelta | None, delay: float) -> int | None:
+    """How many polls ``delay`` seconds apart fit in ``timeout`` (None: no bound).  The
+    first poll is immediate, so n polls span (n - 1) * delay seconds: the wait gives up
+    within one poll interval before the timeout, never after it."""
+    if timeout is None:
+        return None
+    return math.floor(timeout.total_seconds() / delay) + 1
+
+
+def cleanup(log, what: str, action) -> None:
+    """Run ``action()`` to stop AWS work after a failed attempt; a failure to stop it is
+    logged, never raised over the attempt's own error."""
+    try:
+        action()
+    except Exception:  # noqa: BLE001 - the attempt has failed already
+        log.exception("Could not %s", what)
