@@ -145,7 +145,12 @@ def _chain_definition() -> dict:
 HANDWRITTEN_CHAIN = """from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG, chain
 
-with DAG(dag_id="handwritten-chain", schedule=None, catchup=False):
+with DAG(
+    dag_id="handwritten-chain",
+    schedule=None,
+    catchup=False,
+    is_paused_upon_creation=False,
+):
     chain(*[BashOperator(task_id=f"step-{i:02d}", bash_command="true") for i in range(10)])
 """
 
