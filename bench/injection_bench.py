@@ -39,7 +39,13 @@ def main() -> int:
     from migrate.sundial.model import SourceRef
     from migrate.sundial.wire import read_process
     from migrate.support import SUPPORT_PACKAGE
-    from tests.codegen.test_injection import RULES, _definition, _render, hostile, name
+    from tests.codegen.test_injection import (
+        RULES,
+        _definition,
+        _render_everything,
+        hostile,
+        name,
+    )
     from tests.conftest import load_dagbag, use_plugins
 
     use_plugins(SUPPORT_PACKAGE.parent)
@@ -67,12 +73,13 @@ def main() -> int:
             dag = bag.dags[expect["dag_id"]]
             shell = dag.get_task(expect["shell_id"])
             submit = dag.get_task(expect["batch_id"])
+            _render_everything(submit)  # what Airflow does before execute
             ok = (
                 shell.script == expect["script"]
                 and shell.env == {expect["env_name"]: expect["env_value"]}
-                and _render(submit, submit.container_overrides)["command"]
+                and submit.container_overrides["command"]
                 == [expect["arg"], expect["script"]]
-                and _render(submit, submit.job_queue) == expect["queue"]
+                and submit.job_queue == expect["queue"]
                 and expect["process"] in dag.doc_md
             )
             if ok:
