@@ -83,10 +83,12 @@ def read_manifest(root: Path) -> dict[str, str]:
         return {}
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """A reader sees the old file or the new one, never half of one."""
+def write_atomic(path: Path, data: bytes, prefix: str = ".tmp-") -> None:
+    """A reader sees the old file or the new one, never half of one.  The temporary file
+    beside it is named ``prefix``... with no suffix, so a DAG processor watching the
+    folder never takes it for a DAG file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix)
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:

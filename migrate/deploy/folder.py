@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 from migrate.deploy.mirror import (
@@ -25,7 +24,7 @@ from migrate.deploy.mirror import (
     manifest_document,
     parse_manifest,
 )
-from migrate.output import FILE_MODE
+from migrate.output import write_atomic
 
 
 class FolderTarget:
@@ -98,17 +97,7 @@ class FolderTarget:
     def put(self, rel: str, data: bytes, sha256: str) -> str | None:
         path = self._path(rel)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".sundial-migrate-tmp-")
-            try:
-                os.fchmod(fd, FILE_MODE)
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+            write_atomic(path, data, prefix=".sundial-migrate-tmp-")
         except OSError as exc:
             raise DeployError(f"{path}: cannot write it ({exc.strerror})") from None
         return None

@@ -19,20 +19,10 @@ from migrate.sundial.wire import read_process
 from migrate.support import SUPPORT_PACKAGE
 from tests.codegen.test_airflow_readback import CHECKS
 from tests.conftest import load_dagbag, use_plugins
+from tests.sundial_strategies import CRONS, names
 
 RULES = MappingRules.load()
 BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY311})
-NAME_CHARS = "abcxyz019 ._-é日"
-
-names = st.text(NAME_CHARS, min_size=1, max_size=12).filter(lambda s: s.strip())
-CRONS = [
-    ("0", "5", "?", "*", "MON-FRI"),
-    ("*/10", "*", "*", "*", "?"),
-    ("30", "2", "*", "*", "?"),
-    ("0", "8", "L", "*", "?"),
-    ("15", "6", "?", "*", "2#1"),
-    ("0", "22-2", "?", "*", "1,7"),
-]
 
 
 def env():

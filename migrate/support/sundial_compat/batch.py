@@ -13,9 +13,8 @@ from __future__ import annotations
 import copy
 
 from airflow.providers.amazon.aws.operators.batch import BatchOperator
-from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
 
-from sundial_compat.task import SundialTask, attempts_within, cleanup
+from sundial_compat.task import SundialTask, StopsItsJob, attempts_within, cleanup
 
 
 def _comparable(props: dict) -> dict:
@@ -66,7 +65,7 @@ def secret_values(secret_env: dict[str, str]) -> list[dict]:
     ]
 
 
-class SundialBatchOperator(SundialTask, BatchOperator):
+class SundialBatchOperator(SundialTask, StopsItsJob, BatchOperator):
     """``BatchOperator`` that first registers or reuses ``job_definition_spec`` (a
     RegisterJobDefinition request; None: ``job_definition`` names one that exists).
 
@@ -106,23 +105,8 @@ class SundialBatchOperator(SundialTask, BatchOperator):
                 self.max_retries = bound  # the trigger gives up within the timeout
         return super().execute(context)
 
-    def execute_complete(self, context, event=None):
-        if not event or event.get("status") != "success":
-            self.job_id = (event or {}).get("job_id") or self.job_id
-            self._terminate(context, f"the wait ended: {(event or {}).get('message')}")
-        return super().execute_complete(context, event)
-
-    def resume_execution(self, next_method, next_kwargs, context):
-        if (
-            next_method == TRIGGER_FAIL_REPR
-        ):  # the deferral timed out, or its trigger died
-            self._terminate(
-                context, f"deferral ended: {(next_kwargs or {}).get('error')}"
-            )
-        return super().resume_execution(next_method, next_kwargs, context)
-
-    def _terminate(self, context, why: str) -> None:
-        job_id = self.job_id
+    def stop_job(self, context, event: dict, why: str) -> None:
+        job_id = event.get("job_id") or self.job_id
         if not job_id:  # resumed in a new process: the id is in the links' XCom
             details = context["ti"].xcom_pull(
                 task_ids=self.task_id, key="batch_job_details"

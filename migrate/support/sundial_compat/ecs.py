@@ -9,10 +9,9 @@ from __future__ import annotations
 import copy
 
 from airflow.providers.amazon.aws.operators.ecs import EcsRunTaskOperator
-from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
 
 from sundial_compat.batch import secret_values
-from sundial_compat.task import SundialTask, attempts_within, cleanup
+from sundial_compat.task import SundialTask, StopsItsJob, attempts_within, cleanup
 
 
 def _comparable(definition: dict) -> dict:
@@ -62,7 +61,7 @@ def register_or_reuse(client, spec: dict, log) -> str:
     return arn
 
 
-class SundialEcsOperator(SundialTask, EcsRunTaskOperator):
+class SundialEcsOperator(SundialTask, StopsItsJob, EcsRunTaskOperator):
     """``EcsRunTaskOperator`` that first registers or reuses ``task_definition_spec`` (a
     RegisterTaskDefinition request) and runs that revision.  No template fields; secret env
     vars (``secret_env``: name -> Airflow Variable key) are added at run time."""
@@ -99,21 +98,11 @@ class SundialEcsOperator(SundialTask, EcsRunTaskOperator):
             self.waiter_max_attempts = bound  # the wait gives up within the timeout
         return super().execute(context)
 
-    def execute_complete(self, context, event=None):
-        if not event or event.get("status") != "success":
-            self._stop(context, f"the wait ended: {(event or {}).get('message')}")
-        return super().execute_complete(context, event)
-
-    def resume_execution(self, next_method, next_kwargs, context):
-        if (
-            next_method == TRIGGER_FAIL_REPR
-        ):  # the deferral timed out, or its trigger died
-            self._stop(context, f"deferral ended: {(next_kwargs or {}).get('error')}")
-        return super().resume_execution(next_method, next_kwargs, context)
-
-    def _stop(self, context, why: str) -> None:
-        arn = self.arn or context["ti"].xcom_pull(
-            task_ids=self.task_id, key="ecs_task_arn"
+    def stop_job(self, context, event: dict, why: str) -> None:
+        arn = (
+            event.get("task_arn")
+            or self.arn
+            or context["ti"].xcom_pull(task_ids=self.task_id, key="ecs_task_arn")
         )
         if arn:
             self.log.warning("Stopping ECS task %s: %s", arn, why)

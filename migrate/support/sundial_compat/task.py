@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
+from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
 from airflow.sdk.exceptions import AirflowSkipException
 
 NEVER_RAN = ("upstream_failed", "skipped")
@@ -62,6 +63,27 @@ class SundialTask:
                 f"optional upstream(s) never ran: {', '.join(never)}; Sundial left this "
                 "task waiting (the run never ended)"
             )
+
+
+class StopsItsJob:
+    """Mixin for a deferrable AWS operator: when the attempt ends without success while
+    deferred (its trigger gave up, or the scheduler's deferral timeout fired) the job it
+    started is stopped, as Sundial killed a task that outlived ``max_runtime_seconds``.
+    ``stop_job(context, event, why)`` stops it; ``event`` is the trigger's, if any."""
+
+    def execute_complete(self, context, event=None):
+        if not event or event.get("status") != "success":
+            why = f"the wait ended: {(event or {}).get('message')}"
+            self.stop_job(context, event or {}, why)
+        return super().execute_complete(context, event)
+
+    def resume_execution(self, next_method, next_kwargs, context):
+        if (
+            next_method == TRIGGER_FAIL_REPR
+        ):  # the deferral timed out, or its trigger died
+            why = f"deferral ended: {(next_kwargs or {}).get('error')}"
+            self.stop_job(context, {}, why)
+        return super().resume_execution(next_method, next_kwargs, context)
 
 
 def attempts_within(timeout: timedelta | None, delay: float) -> int | None:
