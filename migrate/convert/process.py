@@ -228,9 +228,14 @@ def _schedule(
     if choice.kind == CRON:
         dag.set(
             "schedule",
-            Call(CRON_TIMETABLE, (choice.cron,), (("timezone", tz),)),
+            Call(
+                CRON_TIMETABLE,
+                (choice.cron,),
+                (("timezone", tz), ("run_immediately", Seconds(0))),
+            ),
             (field,),
-            "schedule.cron",
+            "schedule.cron (run_immediately=0 s: the first run is the next fire time, "
+            "never a past one Sundial may have run already)",
         )
         ledger.exact(
             field,

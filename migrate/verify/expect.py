@@ -4,10 +4,10 @@ Airflow stores one planned run per DAG (``next_dagrun_run_after``), computed by 
 processor at every parse and by the scheduler after it starts a run.  For the schedules
 convert generates (``catchup=False``, no ``start_date``):
 
-- a cron or Quartz timetable plans the latest fire time not yet run when it is "recent"
-  (within a tenth of the gap between fires, at least 5 minutes: Airflow's rule for a
-  first run) and otherwise the next one; after a run at fire F it plans the later of F's
-  successor and the latest fire at or before now.  So the planned run is always a
+- a cron or Quartz timetable plans its first run at the next fire time (convert sets
+  ``run_immediately`` to 0 s: never a past fire, which Sundial may have run already);
+  after a run at fire F it plans the later of F's successor and the latest fire at or
+  before now.  So the planned run is always a
   Sundial fire time, between the latest fire before the plan was made and Sundial's
   next fire: it equals Sundial's next fire, or it is a due fire that starts as soon as
   the scheduler can (what Sundial did when a fire was missed: one run, late);

@@ -68,7 +68,10 @@ class QuartzTimetable(CronTriggerTimetable):
         )
         self._zone = _zone_name(self._timezone)
         self._interval = datetime.timedelta()
-        self._run_immediately = False
+        # The first run is the next fire time after the DAG is first scheduled: never a
+        # past one (Sundial may have run it already).  ``False`` would not do: Airflow
+        # then still runs a past fire less than a tenth of the interval ago.
+        self._run_immediately = datetime.timedelta(0)
         self.description = (
             f"Quartz cron '{expression}' in {self._zone} (Sundial's schedule, "
             "evaluated as Quartz 2.3 did)"
