@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -199,18 +200,20 @@ def _parse(graph: dict, spec: GraphSpec) -> Layout:
     )
 
 
+_NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:e[-+]?\d+)?")
+
+
 def _edge(pos: str, point) -> tuple[str, tuple[float, float, float, float]]:
-    """A dot spline ("e,x,y p0 p1 p2 p3 ...": B-spline control points, then the arrow
-    tip) as SVG path data and the arrow's last segment."""
+    """A dot spline ("e,x,y p0 p1 p2 p3 ...": B-spline control points, the arrow tip
+    first) as SVG path data and the arrow's last segment."""
     tip = None
-    points = []
-    for token in pos.split():
-        if token.startswith("e,"):
-            tip = point(*_numbers(token[2:]))
-        elif token.startswith("s,"):
-            continue
-        else:
-            points.append(point(*_numbers(token)))
+    if pos.startswith("s,"):  # an arrow at the start too (not drawn): skip its point
+        pos = pos.split(" ", 1)[1]
+    if pos.startswith("e,"):
+        head, pos = pos.split(" ", 1)
+        tip = point(*map(float, head[2:].split(",")))
+    values = list(map(float, _NUMBER.findall(pos)))
+    points = [point(values[i], values[i + 1]) for i in range(0, len(values) - 1, 2)]
     parts = [f"M{_xy(points[0])}"]
     for i in range(1, len(points) - 2, 3):
         parts.append(f"C{_xy(points[i])} {_xy(points[i + 1])} {_xy(points[i + 2])}")

@@ -378,18 +378,22 @@ def _findings_section(plan: PagePlan, findings: list[Finding]) -> str:
     )
     if exact:
         out.append(
-            '<table class="findings"><thead><tr><th>task</th><th>field(s)</th>'
-            "<th>how</th></tr></thead><tbody>"
+            '<table class="findings"><thead><tr><th>how</th><th>field(s)</th>'
+            "<th>of</th></tr></thead><tbody>"
         )
-        groups: dict[tuple[str | None, str], list[str]] = {}
+        # the fields of a task carried over one way, then the tasks that share both
+        per_task: dict[tuple[str | None, str], list[str]] = {}
         for f in exact:
             task, rest = split_field(f.field, plan.task_names)
-            groups.setdefault((task, f.message), []).append(rest)
-        for (task, message), fields in groups.items():
+            per_task.setdefault((task, f.message), []).append(rest)
+        shared: dict[tuple[str, tuple[str, ...]], list[str | None]] = {}
+        for (task, message), fields in per_task.items():
+            shared.setdefault((message, tuple(fields)), []).append(task)
+        for (message, fields), tasks in shared.items():
             shown = ", ".join(f"<code>{text(x)}</code>" for x in fields)
+            owners = ", ".join("the process" if t is None else text(t) for t in tasks)
             out.append(
-                f"<tr><td>{'(process)' if task is None else text(task)}</td><td>{shown}</td>"
-                f"<td>{text(message)}</td></tr>"
+                f"<tr><td>{text(message)}</td><td>{shown}</td><td>{owners}</td></tr>"
             )
         out.append("</tbody></table>")
     out.append("</details></section>")
