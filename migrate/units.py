@@ -17,6 +17,7 @@ from migrate.output import encode, sha256
 from migrate.problems import Problem
 from migrate.report import (
     ProcessSummary,
+    TaskFields,
     exact_counts,
     kind_counts,
     parity_entry_parts,
@@ -102,7 +103,7 @@ def build_unit(
         provenance, shapes = provenance_json(model)
         plan = plan_page(process, model, tz)
         head, tail, messages = parity_entry_parts(model, plan.path)
-        names = plan.task_names
+        names = TaskFields(plan.task_names)
         meta = UnitMeta(
             summary=summarize(model),
             spec_key=spec_key(spec),

@@ -290,3 +290,21 @@ def test_any_edit_sequence_gives_a_fresh_converts_output(tmp_path_factory, edits
         uncached = convert([estate], fresh_out, cache=False)
         assert [str(p) for p in cached.problems] == [str(p) for p in uncached.problems]
         assert tree(out) == tree(fresh_out), (edits, step)
+
+
+def test_pages_are_kept_like_dag_files(estate, tmp_path):
+    """A process page the cache remembers is checked like a DAG file: deleted, it is
+    written again; edited, it is refused unless forced."""
+    out = tmp_path / "out"
+    convert([estate], out)
+    page = out / "report" / "processes" / "regional-sales-loads.html"
+    original = page.read_bytes()
+    page.unlink()
+    again = convert([estate], out)
+    assert again.built == 1 and page.read_bytes() == original
+    page.write_text("mine")
+    refused = convert([estate], out)
+    assert any("regional-sales-loads.html" in str(p) for p in refused.problems)
+    assert page.read_text() == "mine"
+    convert([estate], out, force=True)
+    assert tree(out) == fresh(estate, tmp_path)

@@ -9,6 +9,7 @@ for many pages) come last.  Every Sundial string goes through ``text()``.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -23,7 +24,7 @@ from migrate.html.graphs import (
     task_findings,
     worst,
 )
-from migrate.html.text import text
+from migrate.html.text import encode_page, text
 from migrate.ir import SEVERITIES, Call, DagModel, Finding, Seconds
 from migrate.report import TaskFields, split_field
 from migrate.schedule.choose import CRON, QUARTZ, choose_schedule
@@ -52,20 +53,23 @@ def executors(process: ProcessDefinition) -> tuple[str, ...]:
 
 @dataclass
 class PagePlan:
-    """A page before the estate-wide findings and the layouts are known."""
+    """A page before the estate-wide findings and the layouts are known: its markup so
+    far, compressed (a worker holds the plans of every page it built until the estate
+    is known), and its two graphs."""
 
     path: str
     process: str
     dag_id: str
-    title_block: str  # markup after the heading, before the counts
+    counts: tuple[int, ...]  # its own findings per severity
     graphs: tuple[Graph, Graph]
-    sections: str  # tasks, schedule (markup)
-    findings: list[Finding]
-    to_create: list[tuple[str, str, str]]
-    task_names: TaskFields
+    parts: bytes  # zlib: title block, tasks + schedule, before, notable rows, exact
+    task_names: tuple[str, ...]
 
     def specs(self):
         return [g.spec() for g in self.graphs]
+
+
+_SEP = "\x00"  # never in markup: text() shows a NUL as a picture
 
 
 def plan_page(process: ProcessDefinition, model: DagModel, tz: str) -> PagePlan:
@@ -95,27 +99,50 @@ def plan_page(process: ProcessDefinition, model: DagModel, tz: str) -> PagePlan:
     sections = _tasks_section(process, model, by_task) + _schedule_section(
         process, model, tz
     )
+    counts = tuple(sum(1 for f in findings if f.severity == s) for s in SEVERITIES)
+    parts = [
+        "".join(title),
+        sections,
+        _before_section(list(model.to_create), findings),
+        _notable_rows(findings, names),
+        _exact_block(findings, names),
+    ]
+    assert not any(_SEP in part for part in parts)
     return PagePlan(
         path=path,
         process=process.name,
         dag_id=model.dag_id,
-        title_block="".join(title),
+        counts=counts,
         graphs=graphs,
-        sections=sections,
-        findings=findings,
-        to_create=list(model.to_create),
-        task_names=names,
+        parts=zlib.compress(encode_page(_SEP.join(parts)), 1),
+        task_names=names.names,
     )
 
 
 def render_page(plan: PagePlan, trailing, pictures) -> str:
-    """The page, with the findings known only once the estate is built (``trailing``)
-    and the layouts of its two graphs (``pictures``: Layout or None each)."""
-    findings = plan.findings + list(trailing)
-    counts = {s: 0 for s in SEVERITIES}
-    for f in findings:
+    """The page, with the findings known only once the estate is built (``trailing``:
+    they go at the end of the table of differences) and the layouts of its two graphs
+    (``pictures``: Layout or None each)."""
+    title, sections, before, rows, exact = (
+        zlib.decompress(plan.parts).decode("utf-8").split(_SEP)
+    )
+    trailing = list(trailing)
+    counts = dict(zip(SEVERITIES, plan.counts))
+    for f in trailing:
         counts[f.severity] += 1
-    worst_one = worst(f.severity for f in findings) or "exact"
+    worst_one = worst(s for s in SEVERITIES if counts[s]) or "exact"
+    rows += _notable_rows(trailing, plan.task_names)
+    findings = ['<section id="findings"><h2>What differs</h2>']
+    if not rows:
+        findings.append("<p>Every field maps exactly.</p>")
+    else:
+        findings.append(
+            '<table class="findings"><thead><tr><th>severity</th><th>task</th>'
+            "<th>field</th><th>what differs</th></tr></thead><tbody>"
+            + rows
+            + "</tbody></table>"
+        )
+    findings.append(exact + "</section>")
     out = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -129,16 +156,16 @@ def render_page(plan: PagePlan, trailing, pictures) -> str:
         '<nav><a href="../index.html">← the estate</a></nav>',
         f'<header><h1>{text(plan.process)} <span class="badge sev-{worst_one}">'
         f"{worst_one}</span></h1>",
-        plan.title_block,
+        title,
         '<p class="counts">'
         + " ".join(
             f'<span class="badge sev-{s}">{counts[s]} {s}</span>' for s in SEVERITIES
         )
         + "</p></header>",
         _graphs_section(plan, pictures),
-        plan.sections,
-        _before_section(plan, findings),
-        _findings_section(plan, findings),
+        sections,
+        before,
+        "".join(findings),
         "</body></html>",
     ]
     return "\n".join(out) + "\n"
@@ -321,20 +348,20 @@ def _schedule_section(process: ProcessDefinition, model: DagModel, tz: str) -> s
     return "".join(out)
 
 
-def _before_section(plan: PagePlan, findings: list[Finding]) -> str:
+def _before_section(to_create, findings: list[Finding]) -> str:
     manual = [f for f in findings if f.severity == "manual"]
-    if not plan.to_create and not manual:
+    if not to_create and not manual:
         return (
             '<section id="before"><h2>Before you enable the DAG</h2>'
             "<p>Nothing to create or do.</p></section>"
         )
     out = ['<section id="before"><h2>Before you enable the DAG</h2>']
-    if plan.to_create:
+    if to_create:
         out.append(
             "<h3>Create in Airflow</h3><table><thead><tr><th>kind</th><th>id</th>"
             "<th>purpose</th></tr></thead><tbody>"
         )
-        for kind, ident, purpose in plan.to_create:
+        for kind, ident, purpose in to_create:
             out.append(
                 f"<tr><td>{text(kind)}</td><td><code>{text(ident)}</code></td>"
                 f"<td>{text(purpose)}</td></tr>"
@@ -349,33 +376,28 @@ def _before_section(plan: PagePlan, findings: list[Finding]) -> str:
     return "".join(out)
 
 
-def _findings_section(plan: PagePlan, findings: list[Finding]) -> str:
-    order = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # manual first
-    notable = sorted(
-        (f for f in findings if f.severity != "exact"),
-        key=lambda f: order[f.severity],
-    )
-    out = ['<section id="findings"><h2>What differs</h2>']
-    if not notable:
-        out.append("<p>Every field maps exactly.</p>")
-    else:
+def _notable_rows(findings: list[Finding], names) -> str:
+    """Rows of the table of differences: manual first, then unsupported, approximated."""
+    order = {s: i for i, s in enumerate(reversed(SEVERITIES))}
+    out = []
+    for f in sorted(
+        (f for f in findings if f.severity != "exact"), key=lambda f: order[f.severity]
+    ):
+        task, rest = split_field(f.field, names)
         out.append(
-            '<table class="findings"><thead><tr><th>severity</th><th>task</th>'
-            "<th>field</th><th>what differs</th></tr></thead><tbody>"
+            f'<tr><td class="sev-{f.severity}">{f.severity}</td>'
+            f"<td>{'(process)' if task is None else text(task)}</td>"
+            f"<td><code>{text(rest)}</code></td><td>{text(f.message)}</td></tr>"
         )
-        for f in notable:
-            task, rest = split_field(f.field, plan.task_names)
-            out.append(
-                f'<tr><td class="sev-{f.severity}">{f.severity}</td>'
-                f"<td>{'(process)' if task is None else text(task)}</td>"
-                f"<td><code>{text(rest)}</code></td><td>{text(f.message)}</td></tr>"
-            )
-        out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _exact_block(findings: list[Finding], names) -> str:
     exact = [f for f in findings if f.severity == "exact"]
-    out.append(
+    out = [
         f'<details id="exact"><summary>{len(exact)} field(s) map exactly: how each '
         "is carried over</summary>"
-    )
+    ]
     if exact:
         out.append(
             '<table class="findings"><thead><tr><th>how</th><th>field(s)</th>'
@@ -384,7 +406,7 @@ def _findings_section(plan: PagePlan, findings: list[Finding]) -> str:
         # the fields of a task carried over one way, then the tasks that share both
         per_task: dict[tuple[str | None, str], list[str]] = {}
         for f in exact:
-            task, rest = split_field(f.field, plan.task_names)
+            task, rest = split_field(f.field, names)
             per_task.setdefault((task, f.message), []).append(rest)
         shared: dict[tuple[str, tuple[str, ...]], list[str | None]] = {}
         for (task, message), fields in per_task.items():
@@ -396,15 +418,13 @@ def _findings_section(plan: PagePlan, findings: list[Finding]) -> str:
                 f"<tr><td>{text(message)}</td><td>{shown}</td><td>{owners}</td></tr>"
             )
         out.append("</tbody></table>")
-    out.append("</details></section>")
+    out.append("</details>")
     return "".join(out)
 
 
 def render_pages(items) -> list[bytes]:
     """Pages for ``items`` ((plan, trailing findings) each), their graphs laid out in a
     few ``dot`` runs."""
-    from migrate.html.text import encode_page
-
     specs = [spec for plan, _ in items for spec in plan.specs()]
     pictures = layouts.layout_many(specs)
     return [

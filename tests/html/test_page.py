@@ -275,3 +275,32 @@ def test_a_graph_dot_cannot_lay_out_costs_only_its_picture(monkeypatch):
     module._MEMO.clear()
     result = module.layout_many([good, bad])
     assert result[0] is not None and result[1] is None
+
+
+def test_without_dot_the_pages_say_how_to_get_pictures(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from migrate.pipeline import convert
+    from tests.conftest import ESTATE, ROOT
+
+    monkeypatch.setenv(layout.DOT_ENV, "none")
+    source = ESTATE / "2019-07" / "regional_sales_loads.json"
+    result = convert([source], tmp_path / "out")
+    assert not result.problems and not result.pictures
+    page = tmp_path / "out" / "report" / "processes" / "regional-sales-loads.html"
+    text = page.read_text()
+    assert "<svg" not in text and "apt-get install graphviz" in text
+    assert (
+        "apt-get install graphviz"
+        in (tmp_path / "out" / "report" / "index.html").read_text()
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "migrate.cli", "convert", str(source), "--out",
+         str(tmp_path / "cli")],  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "no graphs" in run.stderr and "apt-get install graphviz" in run.stderr
