@@ -77,6 +77,7 @@ class TaskFields:
 
     def __init__(self, names):
         self.names = tuple(names)
+        self._set = frozenset(self.names)
         self._seen: dict[str, tuple[str | None, str]] = {}
 
     def __iter__(self):
@@ -85,8 +86,24 @@ class TaskFields:
     def split(self, field: str) -> tuple[str | None, str]:
         found = self._seen.get(field)
         if found is None:
-            found = self._seen[field] = split_field(field, self.names)
+            found = self._seen[field] = self._split(field)
         return found
+
+    def _split(self, field: str) -> tuple[str | None, str]:
+        """split_field, looking the name up at each "]" from the right (the longest
+        task path that matches wins, as there)."""
+        start = len("task_definitions[")
+        if not field.startswith("task_definitions["):
+            return None, field
+        end = len(field)
+        while True:
+            end = field.rfind("]", start, end)
+            if end < 0:
+                return None, field
+            name = field[start:end]
+            after = field[end + 1 : end + 2]
+            if name in self._set and after in ("", ".", "["):
+                return name, field[end + 1 :].lstrip(".") or "(the task)"
 
 
 _INDEX = re.compile(r"\[\d+\]")

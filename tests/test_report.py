@@ -55,3 +55,22 @@ def test_version_2_gives_back_every_finding_and_provenance(converted_estate):
     raw = (ESTATE_OUT / "report" / "provenance.json").stat().st_size
     parity_raw = (ESTATE_OUT / "report" / "parity.json").stat().st_size
     assert raw < 200_000 and parity_raw < 200_000  # version 1: 150 KB and 220 KB
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECES = st.text("ab.[]0", min_size=1, max_size=5)
+
+
+@given(
+    names=st.lists(_PIECES, min_size=1, max_size=4, unique=True),
+    which=st.integers(0, 3),
+    rest=st.sampled_from(["", ".x", "[0]", ".a[1].b", "]", "x"]),
+)
+def test_task_fields_split_like_split_field(names, which, rest):
+    """The per-process lookup (names found at each "]") answers as the plain scan."""
+    from migrate.report import TaskFields, split_field
+
+    field = f"task_definitions[{names[which % len(names)]}]{rest}"
+    assert TaskFields(names).split(field) == split_field(field, names)
