@@ -1,4 +1,5 @@
-"""Convert at estate scale: full convert, re-convert after one change, DAG parse time.
+"""Convert at estate scale: full convert, re-convert after one change, DAG parse time,
+the size of the reports and how long the HTML index takes to open.
 
     .venv/bin/python bench/convert_bench.py [--sizes 1000 10000] [--parse-repeats 200]
 
@@ -11,6 +12,12 @@ compares, in the same warm process, Airflow's DagBag parse of a generated DAG fi
 hand-written minimal DAG that has the same operators and edges (bench/parse/): CPU time,
 the two files timed in alternating rounds, the heap frozen first so that a garbage
 collection of convert's leftovers does not land in one file's timing.
+
+Report figures, after the full convert: the size of each estate-wide report file (the
+JSON and Markdown reports, the HTML index and its assets) and of the process pages, and
+the time report/index.html takes to open in headless Chromium (Debian's, driven by the
+playwright package: from the request to the load event and to the first paint, median
+of 3 fresh pages), and to filter its table by a name.
 """
 
 from __future__ import annotations
@@ -105,6 +112,7 @@ def bench_size(n: int, work: Path) -> dict:
     data["task_definitions"][0]["max_attempts"] += 1
     victim.write_text(json.dumps(data))
     again_wall, again_rss, again_total = run_convert(source, out)
+    report = report_figures(out)
     nocache_wall, nocache_rss, nocache_total = run_convert(source, out, "--no-cache")
     one_wall, one_rss, _ = run_convert(
         source, work / f"out-{n}-one-core", "--jobs", "1"
@@ -120,6 +128,70 @@ def bench_size(n: int, work: Path) -> dict:
         "reconvert_one_changed_s": round(again_wall, 2),
         "reconvert_peak_pss_mib": round(again_total),
         "reconvert_no_cache_s": round(nocache_wall, 2),
+        **report,
+    }
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.is_file() else 0
+
+
+def report_figures(out: Path) -> dict:
+    folder = out / "report"
+    files = ["parity.json", "provenance.json", "parity.md", "index.html"]
+    sizes = {name: _size(folder / name) for name in files}
+    assets = sum(_size(p) for p in (folder / "assets").glob("*"))
+    pages = [p.stat().st_size for p in (folder / "processes").glob("*.html")]
+    reports = sum(sizes.values()) + assets
+    figures = {
+        f"report_{name.replace('.', '_')}_mb": round(size / 1e6, 1)
+        for name, size in sizes.items()
+    }
+    figures.update(
+        {
+            "report_files_mb": round(reports / 1e6, 1),
+            "report_pages": len(pages),
+            "report_pages_mb": round(sum(pages) / 1e6, 1),
+            "report_page_kb_mean": round(sum(pages) / max(1, len(pages)) / 1e3, 1),
+            "report_page_kb_max": round(max(pages, default=0) / 1e3, 1),
+            "report_total_mb": round((reports + sum(pages)) / 1e6, 1),
+        }
+    )
+    figures.update(index_load(folder / "index.html"))
+    return figures
+
+
+def index_load(index: Path) -> dict:
+    """Open the index in headless Chromium: ms to the load event and to the first
+    contentful paint (median of 3 fresh pages), and to filter the table by a name."""
+    from tests import browser
+
+    why = browser.missing()
+    if why is not None:
+        return {"index_load": f"not measured: {why}"}
+    loads, paints, filters = [], [], []
+    with browser.chromium() as context:
+        for _ in range(3):
+            page = context.new_page()
+            start = time.monotonic()
+            page.goto(index.resolve().as_uri(), wait_until="load")
+            loads.append((time.monotonic() - start) * 1000)
+            paints.append(
+                page.evaluate(
+                    "performance.getEntriesByName('first-contentful-paint')[0]"
+                    "?.startTime ?? -1"
+                )
+            )
+            start = time.monotonic()
+            page.fill("#q", "etl-0001")  # the input handler filters synchronously
+            shown = page.text_content("#shown")
+            filters.append((time.monotonic() - start) * 1000)
+            assert not shown.startswith(shown.split(" of ")[-1]), shown
+            page.close()
+    return {
+        "index_load_ms": round(sorted(loads)[1]),
+        "index_first_paint_ms": round(sorted(paints)[1]),
+        "index_filter_ms": round(sorted(filters)[1]),
     }
 
 

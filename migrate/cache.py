@@ -25,7 +25,7 @@ from migrate.units import UnitMeta
 
 CACHE_DIR = ".sundial-migrate-cache"
 CACHE_FILE = "convert.pickle"
-FORMAT = 1
+FORMAT = 2
 PACKAGE = Path(__file__).resolve().parent
 
 Stat = tuple[int, int]  # size, mtime in ns
@@ -48,7 +48,14 @@ def fingerprint(rules: MappingRules, tz: str) -> str:
     digest.update(repr((rules.defaults, rules.rules)).encode())
     digest.update(repr((tz, FORMAT, sys.version_info[:2])).encode())
     digest.update(_airflow_version().encode())
+    digest.update(_dot_version().encode())
     return digest.hexdigest()
+
+
+def _dot_version() -> str:
+    from migrate.html.layout import dot_version
+
+    return dot_version()  # the pages' graphs are dot's layouts, or absent
 
 
 def _airflow_version() -> str:
@@ -64,7 +71,7 @@ def _airflow_version() -> str:
 class CachedUnit:
     position: tuple[str, int]  # definition file and position in it
     meta: UnitMeta
-    fragments: tuple[tuple[int, int], ...]  # (offset, length) in each REPORT_FILES
+    fragments: tuple[tuple[int, int], ...]  # (offset, length) in each FRAGMENT_FILES
 
 
 @dataclass
@@ -75,6 +82,9 @@ class ConvertCache:
     reports: dict[str, tuple[Stat, str]] = field(default_factory=dict)
     outputs: dict[str, Stat] = field(default_factory=dict)
     choices: dict = field(default_factory=dict)
+    # the long messages and provenance shapes the remembered report lines name
+    messages: dict[str, str] = field(default_factory=dict)
+    shapes: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, out: Path, fp: str) -> "ConvertCache":

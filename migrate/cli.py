@@ -108,7 +108,8 @@ def convert_command(
     SOURCES are JSON/YAML files (one definition or a list), directories of them, or a
     directory written by `migrate export`.  Writes DIR/dags/<dag_id>.py, DIR/plugins/
     (support code, only when needed), DIR/aws/ (job and task definition specs) and
-    DIR/report/parity.{json,md}: the fate of every Sundial field.
+    DIR/report/: parity.{json,md}, the fate of every Sundial field, and index.html with
+    a page per process (both graphs side by side; the graphs need Graphviz's dot).
 
     Invalid definitions are reported one per line and skipped; the rest are converted.
 
@@ -153,7 +154,15 @@ def convert_command(
             + (f" ({unchanged} unchanged, not converted again)" if unchanged else "")
             + f", {s['definitions_invalid']} invalid definitions skipped; "
             + ", ".join(f"{k} {v}" for k, v in s["findings"].items())
-            + f". Report: {out / 'report' / 'parity.md'}",
+            + f". Report: {out / 'report' / 'index.html'} (and parity.md, parity.json)",
+            err=True,
+        )
+    if not result.pictures:
+        from migrate.html.layout import INSTALL_HINT
+
+        click.echo(
+            f"note: the process pages have no graphs (Graphviz's dot was not found): "
+            f"{INSTALL_HINT}",
             err=True,
         )
     sys.exit(result.exit_code(strict))

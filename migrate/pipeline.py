@@ -10,6 +10,7 @@ assembled from fragments, new ones and ones copied from the previous reports.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,22 +21,26 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from migrate.cache import ConvertCache, CachedUnit, file_stat, fingerprint
 from migrate.convert import base_dag_id, clash_findings
 from migrate.convert.naming import assign_unique
+from migrate.html import layout as html_layout
+from migrate.html.index import INDEX, Row, assets, render_index
 from migrate.ir import Finding
 from migrate.mapping.rules import MappingRules
 from migrate.output import OutputWriter, SyncResult, encode
 from migrate.problems import Problem
 from migrate.report import (
+    LONG_MESSAGE,
     REPORT_VERSION,
     FragmentSink,
     ProcessSummary,
+    group_kinds,
     invalid_entries,
     join_entry,
-    markdown_section,
-    notable_findings,
+    kind_counts,
     parity_json_chunks,
-    parity_markdown_chunks,
+    parity_markdown,
     provenance_json_chunks,
     summary,
+    text_key,
     with_findings,
 )
 from migrate.schedule import choose
@@ -55,8 +60,10 @@ from migrate.workers import WorkerPool, available_cores
 # module; only the plugin entry point should be (the package is imported as sundial_compat.*).
 PLUGINS_IGNORE = "# written by sundial-migrate\n*\n!sundial_compat_plugin.py\n"
 
-# The three reports, each holding one fragment per process (in process name order).
-REPORT_FILES = ("report/parity.json", "report/parity.md", "report/provenance.json")
+# The reports holding one fragment per process (in process name order), which a re-run
+# copies for the processes it does not convert again; and every estate-wide report file.
+FRAGMENT_FILES = ("report/parity.json", "report/provenance.json")
+REPORT_FILES = (*FRAGMENT_FILES, "report/parity.md", INDEX)
 
 # Below this many definition files to read, starting workers costs more than it saves.
 MIN_PARALLEL_FILES = 64
@@ -79,6 +86,7 @@ class ConvertResult:
     report: dict | None = None  # report_version, timezone, summary, invalid
     sync: SyncResult | None = None
     built: int = 0  # processes converted in this run; the others were unchanged
+    pictures: bool = True  # the process pages have graphs (Graphviz's dot was found)
 
     def exit_code(self, strict: bool) -> int:
         if self.problems:
@@ -152,7 +160,9 @@ class _EstateBuild:
         # see report.parity_entry_parts), provenance.json lines
         self.spool = [tempfile.TemporaryFile() for _ in range(2)]
         self.spool_end = [0, 0]
-        self.notable: dict[str, list] = {}  # for parity.md sections
+        # the long messages and provenance shapes the lines name (key -> text)
+        self.messages: dict[str, str] = dict(remembered.messages)
+        self.shapes: dict[str, str] = dict(remembered.shapes)
         self.trailing: dict[str, tuple[Finding, ...]] = {}
         self.shared: list[dict] = []
 
@@ -183,6 +193,7 @@ class _EstateBuild:
                     break
             else:
                 raise RuntimeError("convert: estate-wide findings did not settle")
+            self._write_pages()
         try:
             return self._finish()
         finally:
@@ -199,7 +210,7 @@ class _EstateBuild:
             and self.writer.intact(
                 rel, self.cache.reports[rel][1], self.cache.reports[rel][0]
             )
-            for rel in REPORT_FILES
+            for rel in FRAGMENT_FILES
         )
 
     def _read(self, paths: list[str]) -> None:
@@ -247,6 +258,12 @@ class _EstateBuild:
                 or not self.writer.intact(
                     cached.meta.summary.file, cached.meta.dag_digest
                 )
+                or (
+                    cached.meta.page is not None
+                    and not self.writer.intact(
+                        cached.meta.page, cached.meta.page_digest
+                    )
+                )
             ):
                 need[name] = spec
             else:
@@ -287,9 +304,10 @@ class _EstateBuild:
         if not self.pool.local:  # written by the worker: record what happened
             self.writer.note(unit.meta.summary.file, unit.written)
         self.built.add(name)
-        self.metas[name] = unit.meta
+        self.metas[name] = _interned(unit.meta)
         self.fresh_aux[name] = unit.aux
-        self.notable[name] = unit.notable
+        self.messages.update(unit.messages)
+        self.shapes.update(unit.shapes)
         self.fragments[name] = (
             "new",
             (
@@ -326,6 +344,20 @@ class _EstateBuild:
                 need[owner] = self.specs[owner]
         return need
 
+    def _write_pages(self) -> None:
+        """The pages of the processes built in this run, now that the findings other
+        processes cause are known, written by the workers that built them."""
+        by_key = {self.where[name]: name for name in self.built}
+        items = [
+            (self.where[name], self.trailing.get(name, ()))
+            for name in sorted(self.built)
+        ]
+        for key, outcome, digest in self.pool.pages(items):
+            meta = self.metas[by_key[key]]
+            if not self.pool.local:  # written by the worker: record what happened
+                self.writer.note(meta.page, outcome)
+            meta.page_digest = digest
+
     # -- writing what is not a DAG file ---------------------------------------------
 
     def _finish(self) -> ConvertResult:
@@ -337,8 +369,26 @@ class _EstateBuild:
                 more = self.trailing.get(name, ())
                 meta.summary = with_findings(meta.summary, more)
                 meta.spec_key = spec_key(self.specs[name], more)
+                if more:
+                    meta.kinds = _interned_kinds(
+                        _merge_kinds(meta.kinds, kind_counts(more, ()))
+                    )
+                    meta.message_keys = tuple(
+                        sorted(
+                            {
+                                *meta.message_keys,
+                                *(
+                                    sys.intern(text_key(f.message))
+                                    for f in more
+                                    if len(f.message) > LONG_MESSAGE
+                                ),
+                            }
+                        )
+                    )
             else:
                 writer.keep(meta.summary.file, meta.dag_digest)
+                if meta.page is not None:
+                    writer.keep(meta.page, meta.page_digest)
         fresh = []
         for rel, owner in sorted(_aux_owners(self.metas).items()):
             if owner in self.built:
@@ -369,15 +419,21 @@ class _EstateBuild:
         writer.put("requirements.txt", requirements_text(wheel, versions))
         writer.put("Dockerfile", dockerfile_text(wheel, versions))
         processes = [self.metas[name].summary for name in names]
+        exact_by_field: dict[str, int] = {}
+        for name in names:
+            for kind, count in self.metas[name].exact_kinds:
+                exact_by_field[kind] = exact_by_field.get(kind, 0) + count
         report = {
             "report_version": REPORT_VERSION,
             "timezone": self.tz,
-            "summary": summary(processes, self.problems),
+            "summary": summary(processes, self.problems, exact_by_field),
             "invalid": invalid_entries(self.problems),
             "shared_files": self.shared,
         }
+        pictures = html_layout.available()
         try:
             sinks = self._write_reports(report, processes, names)
+            self._write_html(report, names, pictures)
         finally:
             aux_pool.shutdown(wait=True)
         aux_written.result()  # its error, if any, is this run's
@@ -386,6 +442,7 @@ class _EstateBuild:
             problems=list(self.problems),
             report=report,
             built=len(self.built),
+            pictures=pictures,
         )
         result.sync = writer.finish()
         result.problems.extend(result.sync.refused)
@@ -394,7 +451,7 @@ class _EstateBuild:
 
     def _write_reports(self, report, processes, names) -> list[FragmentSink]:
         old = []
-        for rel in REPORT_FILES:
+        for rel in FRAGMENT_FILES:
             try:
                 old.append(os.open(self.out / rel, os.O_RDONLY))
             except OSError:
@@ -415,35 +472,80 @@ class _EstateBuild:
                 source, locations = self.fragments[name]
                 if source == "old":
                     yield read(old[i], locations[i])
-                    continue
-                more = self.trailing.get(name, ())
-                if i == 0:
+                elif i == 0:
                     head, tail = (read(spool[0], loc) for loc in locations[:2])
-                    yield join_entry(head, tail, list(more))
-                elif i == 1:
-                    meta = self.metas[name].summary
-                    notable = self.notable[name] + notable_findings(list(more))
-                    yield encode(markdown_section(meta.process, meta.dag_id, notable))
+                    more = list(self.trailing.get(name, ()))
+                    yield join_entry(head, tail, more, self.messages)
                 else:
                     yield read(spool[1], locations[2])
 
-        sinks = [FragmentSink() for _ in REPORT_FILES]
+        def table(texts: dict[str, str], field: str):
+            def live() -> dict[str, str]:
+                keys = set()
+                for name in names:
+                    keys.update(getattr(self.metas[name], field))
+                return {k: texts[k] for k in keys}
+
+            return live
+
+        sinks = [FragmentSink() for _ in FRAGMENT_FILES]
         try:
             self.writer.put_chunks(
-                REPORT_FILES[0], parity_json_chunks(report, fragments(0), sinks[0])
+                FRAGMENT_FILES[0],
+                parity_json_chunks(
+                    report,
+                    fragments(0),
+                    sinks[0],
+                    table(self.messages, "message_keys"),
+                ),
             )
             self.writer.put_chunks(
-                REPORT_FILES[1],
-                parity_markdown_chunks(report, processes, fragments(1), sinks[1]),
-            )
-            self.writer.put_chunks(
-                REPORT_FILES[2], provenance_json_chunks(fragments(2), sinks[2])
+                FRAGMENT_FILES[1],
+                provenance_json_chunks(
+                    fragments(1), sinks[1], table(self.shapes, "shape_keys")
+                ),
             )
         finally:
             for fd in old:
                 if fd is not None:
                     os.close(fd)
+        rows = [(self.metas[name].summary, self.metas[name].page) for name in names]
+        kinds = group_kinds({name: self.metas[name].kinds for name in names})
+        self.writer.put(
+            "report/parity.md",
+            parity_markdown(report, rows, kinds, INDEX.removeprefix("report/")),
+        )
+        self.kinds = kinds
         return sinks
+
+    def _write_html(self, report: dict, names: list[str], pictures: bool) -> None:
+        """report/index.html and the files beside it (the pages are the workers')."""
+        position = {
+            (g.severity, g.field, g.wording): i for i, g in enumerate(self.kinds)
+        }
+        rows = []
+        for name in names:
+            meta = self.metas[name]
+            s = meta.summary
+            rows.append(
+                Row(
+                    s.process,
+                    s.dag_id,
+                    s.file,
+                    meta.page,
+                    s.counts,
+                    s.worst,
+                    meta.executors,
+                    meta.tasks,
+                    tuple(sorted(position[k[:3]] for k in meta.kinds)),
+                )
+            )
+        to_create = [c for name in names for c in self.metas[name].summary.to_create]
+        for rel, data in sorted(assets().items()):
+            self.writer.put_bytes(rel, data)
+        self.writer.put(
+            INDEX, render_index(report, rows, self.kinds, to_create, pictures)
+        )
 
     def _remember(self, names: list[str], sinks: list[FragmentSink]) -> None:
         cache = ConvertCache(self.cache.fingerprint)
@@ -461,10 +563,10 @@ class _EstateBuild:
         if wait > 0:
             time.sleep(wait / 1e9)
         written = set(self.writer.result.written) | set(self.writer.result.unchanged)
-        if all(rel in written for rel in REPORT_FILES):
+        if all(rel in written and rel in cache.outputs for rel in FRAGMENT_FILES):
             cache.reports = {
                 rel: (cache.outputs[rel], self.writer.recorded[rel])
-                for rel in REPORT_FILES
+                for rel in FRAGMENT_FILES
             }
             for i, name in enumerate(names):
                 cache.units[name] = CachedUnit(
@@ -472,10 +574,38 @@ class _EstateBuild:
                     self.metas[name],
                     tuple(sink.placed[i] for sink in sinks),
                 )
+            live = {k for name in names for k in self.metas[name].message_keys}
+            cache.messages = {k: self.messages[k] for k in live}
+            live = {k for name in names for k in self.metas[name].shape_keys}
+            cache.shapes = {k: self.shapes[k] for k in live}
         try:
             cache.save(self.out)
         except OSError:
             pass  # a cache that cannot be written only costs time next run
+
+
+def _interned_kinds(kinds) -> tuple:
+    return tuple(
+        (sys.intern(a), sys.intern(b), sys.intern(c), n) for a, b, c, n in kinds
+    )
+
+
+def _merge_kinds(a, b) -> tuple:
+    counts: dict[tuple[str, str, str], int] = {}
+    for *k, n in (*a, *b):
+        counts[tuple(k)] = counts.get(tuple(k), 0) + n
+    return tuple((*k, n) for k, n in sorted(counts.items()))
+
+
+def _interned(meta: UnitMeta) -> UnitMeta:
+    """One string object per distinct kind and key across the estate: the cache pickles
+    each once."""
+    meta.kinds = _interned_kinds(meta.kinds)
+    meta.exact_kinds = tuple((sys.intern(k), n) for k, n in meta.exact_kinds)
+    meta.executors = tuple(map(sys.intern, meta.executors))
+    meta.message_keys = tuple(map(sys.intern, meta.message_keys))
+    meta.shape_keys = tuple(map(sys.intern, meta.shape_keys))
+    return meta
 
 
 def _aux_owners(metas: dict[str, UnitMeta]) -> dict[str, str]:

@@ -10,13 +10,16 @@ from dataclasses import dataclass, field
 from migrate.codegen.python import render_dag
 from migrate.convert import internal_error
 from migrate.convert.process import convert_process
+from migrate.html.page import PagePlan, executors, plan_page
 from migrate.ir import Finding
 from migrate.mapping.rules import MappingRules
 from migrate.output import encode, sha256
 from migrate.problems import Problem
 from migrate.report import (
     ProcessSummary,
-    notable_findings,
+    TaskFields,
+    exact_counts,
+    kind_counts,
     parity_entry_parts,
     provenance_json,
     summarize,
@@ -58,21 +61,33 @@ class UnitMeta:
     dag_digest: str
     aux_digests: dict[str, str] = field(default_factory=dict)
     support: bool = False
+    # for the HTML report and the estate-wide parts of the reports
+    page: str | None = None  # its HTML page, relative to the output directory
+    page_digest: str | None = None  # set once the page is written
+    executors: tuple[str, ...] = ()
+    tasks: int = 0
+    kinds: tuple[tuple[str, str, str, int], ...] = ()  # report.kind_counts
+    exact_kinds: tuple[tuple[str, int], ...] = ()  # report.exact_counts
+    message_keys: tuple[str, ...] = ()  # the long messages its parity.json line names
+    shape_keys: tuple[str, ...] = ()  # the shapes its provenance.json line names
 
 
 @dataclass
 class BuiltUnit:
     """A freshly built unit: the small part plus the texts to write (bytes, UTF-8).  Its
-    parity.json line is cut in two (see report.parity_entry_parts); its parity.md
-    section is made from the notable findings when the estate's are known."""
+    parity.json line is cut in two (see report.parity_entry_parts); its page is planned
+    here and written once the estate's findings are known (``plan``, kept by the worker
+    that built it)."""
 
     meta: UnitMeta
     dag: bytes
     aux: dict[str, str]
     entry_head: bytes
     entry_tail: bytes
-    notable: list[tuple[str, str, str]]
     provenance: bytes
+    messages: dict[str, str]  # long messages its parity.json line names
+    shapes: dict[str, str]  # provenance shapes its provenance.json line names
+    plan: PagePlan | None = None
     written: tuple | None = None  # what writing the DAG file did (OutputWriter.note)
 
 
@@ -85,25 +100,36 @@ def build_unit(
         model = convert_process(process, spec.dag_id, rules, tz)
         model.findings[:0] = list(spec.leading)
         dag = encode(render_dag(model))
-        provenance = encode(provenance_json(model))
-        head, tail = parity_entry_parts(model)
+        provenance, shapes = provenance_json(model)
+        plan = plan_page(process, model, tz)
+        head, tail, messages = parity_entry_parts(model, plan.path)
+        names = TaskFields(plan.task_names)
+        meta = UnitMeta(
+            summary=summarize(model),
+            spec_key=spec_key(spec),
+            dag_digest=sha256(dag),
+            aux_digests={
+                rel: sha256(encode(text)) for rel, text in model.aux_files.items()
+            },
+            support=bool(model.support_modules),
+            page=plan.path,
+            executors=executors(process),
+            tasks=len(process.tasks),
+            kinds=kind_counts(model.findings, names),
+            exact_kinds=exact_counts(model.findings, names),
+            message_keys=tuple(sorted(messages)),
+            shape_keys=tuple(sorted(shapes)),
+        )
     except Exception as exc:  # a bug of ours must not cost the other processes
         return internal_error(process, exc)
-    meta = UnitMeta(
-        summary=summarize(model),
-        spec_key=spec_key(spec),
-        dag_digest=sha256(dag),
-        aux_digests={
-            rel: sha256(encode(text)) for rel, text in model.aux_files.items()
-        },
-        support=bool(model.support_modules),
-    )
     return BuiltUnit(
         meta,
         dag,
         dict(model.aux_files),
         encode(head),
         encode(tail),
-        notable_findings(model.findings),
-        provenance,
+        encode(provenance),
+        messages,
+        shapes,
+        plan,
     )

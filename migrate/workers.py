@@ -14,8 +14,10 @@ import traceback
 from pathlib import Path
 from multiprocessing.connection import wait
 
+from migrate.html.page import PagePlan, render_pages
+from migrate.ir import Finding
 from migrate.mapping.rules import MappingRules
-from migrate.output import OutputWriter
+from migrate.output import OutputWriter, sha256
 from migrate.problems import Problem
 from migrate.schedule import choose
 from migrate.sundial.load import read_definition_file
@@ -45,6 +47,7 @@ class Converter:
         self.tz = tz
         self.writer = writer  # in a worker, a copy: outcomes go back with the units
         self.loaded: dict[DefKey, ProcessDefinition] = {}
+        self.plans: dict[DefKey, PagePlan] = {}  # pages of the units built, to write
 
     def read(self, paths: list[str]) -> list[tuple[str, list]]:
         """Per file: ("problem", Problem) or ("process", position, name, source, schedule)."""
@@ -87,7 +90,28 @@ class Converter:
         if isinstance(unit, BuiltUnit):
             unit.written = self.writer.put_bytes(unit.meta.summary.file, unit.dag)
             unit.dag = b""
+            self.plans[key] = unit.plan
+            unit.plan = None
         return unit
+
+    def pages(
+        self, items: list[tuple[DefKey, tuple[Finding, ...]]]
+    ) -> list[tuple[DefKey, tuple, str]]:
+        """Write the pages of units built here, with the findings the estate added to
+        each (``items``); forget every other plan.  Per page: (key, what writing it
+        did, its digest)."""
+        todo = [
+            (key, self.plans[key], more) for key, more in items if key in self.plans
+        ]
+        self.plans = {}
+        out = []
+        for start in range(0, len(todo), _PAGE_BATCH):
+            chunk = todo[start : start + _PAGE_BATCH]
+            for (key, plan, _), data in zip(
+                chunk, render_pages([(plan, more) for _, plan, more in chunk])
+            ):
+                out.append((key, self.writer.put_bytes(plan.path, data), sha256(data)))
+        return out
 
 
 class WorkerPool:
@@ -180,6 +204,16 @@ class WorkerPool:
         if choices:
             self._call_all([("adopt", choices)] * self.size)
 
+    def pages(self, items: list[tuple[DefKey, tuple[Finding, ...]]]) -> list[tuple]:
+        """Each worker writes the pages of the units it built (see Converter.pages)."""
+        if self.local:
+            return self.local.pages(items)
+        shares: list[list] = [[] for _ in range(self.size)]
+        for key, more in items:
+            shares[self.owner[key[0]]].append((key, more))
+        replies = self._call_all([("pages", share) for share in shares])
+        return [item for reply in replies for item in reply]
+
     def build(self, jobs: list[tuple[DefKey, BuildSpec]]):
         """Yield (key, unit or problem) as the workers finish them (not in order)."""
         if self.local:
@@ -218,6 +252,7 @@ def _reply(pipe):
 
 
 _BATCH = 32  # units sent back per message
+_PAGE_BATCH = 400  # pages laid out (one dot run) and written at a time
 
 
 def _serve(pipe, rules: MappingRules, tz: str, writer: OutputWriter) -> None:

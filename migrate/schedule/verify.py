@@ -28,6 +28,7 @@ _WINDOW = timedelta(
     hours=12
 )  # DST effects on plain fields stay within the changed hour
 _SAMPLE_FIRES = 50
+FIRST_FIRES = 8
 _MAX_FIRES = 200_000
 
 
@@ -39,6 +40,9 @@ class Verification:
     differences: tuple[
         tuple[datetime | None, datetime | None], ...
     ]  # (quartz, airflow) pairs
+    # the first FIRST_FIRES fire times from the start on each side (quartz, airflow), for
+    # a report to show next to each other
+    first_fires: tuple[tuple[datetime, ...], tuple[datetime, ...]] = ((), ())
 
     def describe(self, tz: str, limit: int = 3) -> str:
         zone = ZoneInfo(tz)
@@ -386,6 +390,7 @@ def _verify(schedule, airflow_fires, tz, horizon_days, start) -> Verification:
         )
     checked = 0
     differences: list[tuple[datetime | None, datetime | None]] = []
+    first: tuple[tuple[datetime, ...], tuple[datetime, ...]] = ((), ())
     for lo, hi in windows:
         if sample and lo == start:
             # this window opens with the sample, already computed: continue after it
@@ -397,9 +402,11 @@ def _verify(schedule, airflow_fires, tz, horizon_days, start) -> Verification:
         else:
             quartz = _quartz_fires(engine, tz, lo, hi)
         airflow = airflow_fires(lo, hi)
+        if lo == start:  # the windows are in time order: this one opens the horizon
+            first = (tuple(quartz[:FIRST_FIRES]), tuple(airflow[:FIRST_FIRES]))
         checked += len(quartz)
         differences.extend(pair_differences(quartz, airflow))
-    return Verification(not differences, checked, scope, tuple(differences))
+    return Verification(not differences, checked, scope, tuple(differences), first)
 
 
 def pair_differences(quartz, airflow, window=timedelta(hours=3)) -> list[tuple]:

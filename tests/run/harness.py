@@ -47,7 +47,9 @@ def convert_run_fixtures(out: Path, sources: list[Path] | None = None) -> dict:
     sources = sources or sorted(RUN_FIXTURES.glob("*.json"))
     result = convert(sources, out, mappings=[RUN_MAPPINGS], timezone="UTC")
     assert not result.problems, [str(p) for p in result.problems]
-    return json.loads((out / "report" / "parity.json").read_text(encoding="utf-8"))
+    from migrate.report import read_parity  # every finding with its message
+
+    return read_parity(out / "report" / "parity.json")
 
 
 def _clean_environ() -> dict[str, str]:

@@ -350,8 +350,9 @@ def _convert_ledger(tmp_path, mappings: dict | None):
     out = tmp_path / "out"
     result = convert([source], out, mappings=files)
     assert not result.problems
-    report = json.loads((out / "report" / "parity.json").read_text())
-    (entry,) = report["processes"]
+    from migrate.report import read_parity  # every finding with its message
+
+    (entry,) = read_parity(out / "report" / "parity.json")["processes"]
     found = [
         f["message"]
         for f in entry["findings"]

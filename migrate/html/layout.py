@@ -1,0 +1,230 @@
+"""Graph layout by Graphviz's ``dot``: many graphs per ``dot`` process.
+
+``dot`` (Debian/Ubuntu: ``apt-get install graphviz``; macOS: ``brew install graphviz``)
+lays out directed graphs in ranks with few crossings, routes edges as splines and draws
+clusters (Airflow task groups) as boxes.  Starting one ``dot`` per graph costs ~10 ms, so
+graphs are laid out in batches: one ``dot`` reads a batch of graphs and writes the layout
+of each (~0.5 ms a graph).
+
+``dot`` never sees a Sundial string: a graph is handed over as node sizes, edges and
+clusters only (nodes are ``n0``, ``n1``...; labels are drawn by migrate/html/graphs.py),
+so nothing in a name can reach ``dot``'s parser, and the layout does not depend on the
+fonts installed (sizes are fixed).  Identical graphs (an estate repeats a few shapes many
+times) are laid out once per process.
+
+Without ``dot`` (or with ``SUNDIAL_MIGRATE_DOT=none``) layouts are None and the pages say
+how to get the pictures.  ``SUNDIAL_MIGRATE_DOT=/path/to/dot`` picks a ``dot``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+
+DOT_ENV = "SUNDIAL_MIGRATE_DOT"
+INSTALL_HINT = (
+    "install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install "
+    "graphviz) and convert again"
+)
+BATCH = 400  # graphs per dot process
+TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    """What ``dot`` lays out: node sizes (points), edges (node indices), clusters (node
+    indices each; a node is in at most one)."""
+
+    sizes: tuple[tuple[int, int], ...]
+    edges: tuple[tuple[int, int], ...]
+    clusters: tuple[tuple[int, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Positions in SVG coordinates (points, y downwards)."""
+
+    width: float
+    height: float
+    centers: tuple[tuple[float, float], ...]  # per node
+    edges: tuple[tuple[str, tuple[float, float, float, float]], ...]
+    # per edge: SVG path data, and the arrow (from x, y to tip x, y)
+    clusters: tuple[tuple[float, float, float, float], ...]  # x, y, width, height
+
+
+def find_dot() -> str | None:
+    chosen = os.environ.get(DOT_ENV)
+    if chosen is not None:
+        if chosen.strip().lower() in ("", "none"):
+            return None
+        return chosen if os.access(chosen, os.X_OK) else None
+    return shutil.which("dot")
+
+
+@lru_cache(maxsize=8)
+def _version(dot: str | None) -> str:
+    if dot is None:
+        return "none"
+    try:
+        done = subprocess.run(
+            [dot, "-V"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except OSError:
+        return "none"
+    text = (done.stderr or done.stdout).strip()
+    return text.splitlines()[0] if done.returncode == 0 and text else "none"
+
+
+def dot_version() -> str:
+    """``dot -V``'s line, or "none": part of the convert cache's fingerprint (pages with
+    and without pictures, or from another dot, differ)."""
+    return _version(find_dot())
+
+
+def available() -> bool:
+    return dot_version() != "none"
+
+
+def dot_source(spec: GraphSpec, name: str = "g") -> str:
+    lines = [
+        f"digraph {name} {{",
+        "graph [rankdir=TB, nodesep=0.3, ranksep=0.42, margin=0];",
+        'node [shape=box, fixedsize=true, label=""];',
+        "edge [arrowsize=0.7];",
+    ]
+    for i, members in enumerate(spec.clusters):
+        inner = " ".join(f"n{m};" for m in members)
+        lines.append(f"subgraph cluster_{i} {{ graph [margin=12]; {inner} }}")
+    for i, (w, h) in enumerate(spec.sizes):
+        lines.append(f"n{i} [width={w / 72:.4f}, height={h / 72:.4f}];")
+    for a, b in spec.edges:
+        lines.append(f"n{a} -> n{b};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+_MEMO: dict[GraphSpec, Layout | None] = {}
+_MEMO_MAX = 20_000
+
+
+def layout_many(specs: list[GraphSpec]) -> list[Layout | None]:
+    """The layout of each graph (None for every graph without ``dot``, or for a graph
+    ``dot`` could not lay out)."""
+    dot = find_dot()
+    if dot is None or dot_version() == "none":
+        return [None] * len(specs)
+    todo = [s for s in dict.fromkeys(specs) if s not in _MEMO and s.sizes]
+    for start in range(0, len(todo), BATCH):
+        chunk = todo[start : start + BATCH]
+        try:
+            results = _run(dot, chunk)
+        except (OSError, ValueError, subprocess.SubprocessError):
+            results = []
+            for spec in chunk:  # one graph dot rejects must not cost the others
+                try:
+                    results += _run(dot, [spec])
+                except (OSError, ValueError, subprocess.SubprocessError):
+                    results.append(None)
+        if len(_MEMO) + len(chunk) > _MEMO_MAX:
+            _MEMO.clear()
+        _MEMO.update(zip(chunk, results))
+    return [_MEMO.get(s) if s.sizes else _EMPTY for s in specs]
+
+
+_EMPTY = Layout(0.0, 0.0, (), (), ())
+
+
+def _run(dot: str, specs: list[GraphSpec]) -> list[Layout | None]:
+    source = "".join(dot_source(s, f"g{i}") for i, s in enumerate(specs))
+    done = subprocess.run(
+        [dot, "-Tjson0"],
+        input=source.encode("ascii"),
+        capture_output=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise ValueError(done.stderr.decode("utf-8", "replace")[-500:])
+    text = done.stdout.decode("utf-8")
+    decoder = json.JSONDecoder()
+    out: list[Layout | None] = []
+    pos = 0
+    for spec in specs:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        graph, pos = decoder.raw_decode(text, pos)
+        out.append(_parse(graph, spec))
+    return out
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(v) for v in text.split(",")]
+
+
+def _parse(graph: dict, spec: GraphSpec) -> Layout:
+    _, _, width, height = _numbers(graph["bb"])
+
+    def point(x: float, y: float) -> tuple[float, float]:
+        return (round(x, 1), round(height - y, 1))
+
+    centers: list[tuple[float, float]] = [(0.0, 0.0)] * len(spec.sizes)
+    boxes: dict[str, tuple[float, float, float, float]] = {}
+    by_gvid: dict[int, int] = {}
+    for obj in graph.get("objects", []):
+        name = obj.get("name", "")
+        if name.startswith("cluster_") and "bb" in obj:
+            x0, y0, x1, y1 = _numbers(obj["bb"])
+            boxes[name] = (
+                round(x0, 1),
+                round(height - y1, 1),
+                round(x1 - x0, 1),
+                round(y1 - y0, 1),
+            )
+        elif name.startswith("n") and "pos" in obj:
+            index = int(name[1:])
+            by_gvid[obj["_gvid"]] = index
+            centers[index] = point(*_numbers(obj["pos"]))
+    routed = {}
+    for edge in graph.get("edges", []):
+        key = (by_gvid[edge["tail"]], by_gvid[edge["head"]])
+        routed[key] = _edge(edge["pos"], point)
+    edges = [routed[key] for key in spec.edges]  # in the spec's order
+    clusters = tuple(boxes[f"cluster_{i}"] for i in range(len(spec.clusters)))
+    return Layout(
+        round(width, 1), round(height, 1), tuple(centers), tuple(edges), clusters
+    )
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:e[-+]?\d+)?")
+
+
+def _edge(pos: str, point) -> tuple[str, tuple[float, float, float, float]]:
+    """A dot spline ("e,x,y p0 p1 p2 p3 ...": B-spline control points, the arrow tip
+    first) as SVG path data and the arrow's last segment."""
+    tip = None
+    if pos.startswith("s,"):  # an arrow at the start too (not drawn): skip its point
+        pos = pos.split(" ", 1)[1]
+    if pos.startswith("e,"):
+        head, pos = pos.split(" ", 1)
+        tip = point(*map(float, head[2:].split(",")))
+    values = list(map(float, _NUMBER.findall(pos)))
+    points = [point(values[i], values[i + 1]) for i in range(0, len(values) - 1, 2)]
+    parts = [f"M{_xy(points[0])}"]
+    for i in range(1, len(points) - 2, 3):
+        parts.append(f"C{_xy(points[i])} {_xy(points[i + 1])} {_xy(points[i + 2])}")
+    last = points[-1]
+    end = tip if tip is not None else last
+    return "".join(parts), (last[0], last[1], end[0], end[1])
+
+
+def _xy(p: tuple[float, float]) -> str:
+    return f"{_num(p[0])},{_num(p[1])}"
+
+
+def _num(v: float) -> str:
+    return str(round(v))

@@ -1,0 +1,44 @@
+"""Every string from Sundial enters a page through here, as text.
+
+``text()`` escapes ``& < > " '`` (so a value is inert in element content and in quoted
+attribute values alike) and shows control characters as their Unicode pictures (U+2400
+block: a NUL, an escape or a carriage return in a name is visible, not swallowed or
+normalised by the HTML parser).  Nothing a page shows is ever put together as markup from
+Sundial's strings any other way.
+"""
+
+from __future__ import annotations
+
+# C0 controls but tab and newline, and DEL, to their control pictures (␀ ␁ ... ␡)
+_PICTURES = {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)}
+_PICTURES[0x7F] = 0x2421
+# and, in one pass, what html.escape(quote=True) replaces
+_TEXT = {
+    **{c: chr(p) for c, p in _PICTURES.items()},
+    ord("&"): "&amp;",
+    ord("<"): "&lt;",
+    ord(">"): "&gt;",
+    ord('"'): "&quot;",
+    ord("'"): "&#x27;",
+}
+
+
+def visible(value: object) -> str:
+    """The string a reader sees: control characters as pictures."""
+    return str(value).translate(_PICTURES)
+
+
+def text(value: object) -> str:
+    """Escaped for element content or a quoted attribute value (html.escape's five
+    characters), control characters shown as pictures."""
+    return str(value).translate(_TEXT)
+
+
+def shorten(value: str, limit: int) -> str:
+    """At most ``limit`` characters, an ellipsis marking a cut."""
+    return value if len(value) <= limit else value[: max(1, limit - 1)] + "…"
+
+
+def encode_page(markup: str) -> bytes:
+    # a lone surrogate (from JSON input) stays visible as an escape, never crashes
+    return markup.encode("utf-8", errors="backslashreplace")
