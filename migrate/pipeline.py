@@ -25,7 +25,7 @@ from migrate.html import layout as html_layout
 from migrate.html.index import INDEX, Row, assets, render_index
 from migrate.ir import Finding
 from migrate.mapping.rules import MappingRules
-from migrate.output import OutputWriter, SyncResult, encode
+from migrate.output import OutputWriter, SyncResult
 from migrate.problems import Problem
 from migrate.report import (
     LONG_MESSAGE,

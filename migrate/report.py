@@ -264,9 +264,7 @@ def provenance_json(m: DagModel) -> tuple[str, dict[str, str]]:
     entry = {
         "process": m.process,
         "dag_id": m.dag_id,
-        "dag": shape(
-            {"arguments": {k: a.provenance.as_dict() for k, a in m.arguments.items()}}
-        ),
+        "dag": shape({"arguments": dag_provenance(m)}),
         "tasks": tasks,
         "structural": structural,
     }
@@ -631,15 +629,20 @@ def _markdown_head(
     return lines
 
 
+def dag_provenance(m: DagModel) -> dict:
+    """Fields and rule of every DAG argument, and of the names bound before the DAG."""
+    return {
+        k: a.provenance.as_dict()
+        for k, a in (*m.arguments.items(), *m.bindings.items())
+    }
+
+
 def provenance_entry(m: DagModel) -> dict:
     """Which Sundial fields and which rule produced every DAG and task argument."""
     return {
         "process": m.process,
         "dag_id": m.dag_id,
-        "dag": {
-            **{k: a.provenance.as_dict() for k, a in m.arguments.items()},
-            **{k: a.provenance.as_dict() for k, a in m.bindings.items()},
-        },
+        "dag": dag_provenance(m),
         "tasks": {
             n.task_id: {
                 "sundial_task": n.sundial_task,

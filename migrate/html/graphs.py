@@ -2,7 +2,7 @@
 
 Sundial's graph comes from the Sundial model (tasks and their dependencies: required drawn
 solid, optional dashed); the Airflow DAG's graph from the intermediate model (DagModel:
-tasks, edges, task groups), whatever operators the mappers chose: an edge into a task that
+tasks, edges), whatever operators the mappers chose: an edge into a task that
 runs whatever its upstreams did (a trigger rule other than all_success) is dashed.  Nodes
 are coloured by the worst finding of their Sundial task.
 """
@@ -58,13 +58,11 @@ class Node:
 class Graph:
     nodes: tuple[Node, ...]
     edges: tuple[tuple[int, int, bool], ...]  # (from, to, optional)
-    clusters: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (label, members)
 
     def spec(self) -> GraphSpec:
         return GraphSpec(
             tuple((_width(n), NODE_HEIGHT) for n in self.nodes),
             tuple((a, b) for a, b, _ in self.edges),
-            tuple(members for _, members in self.clusters),
         )
 
 
@@ -136,27 +134,14 @@ def _trigger_rule(model: DagModel, node) -> str:
 
 
 def airflow_graph(model: DagModel, by_task: dict) -> Graph:
-    """The DAG as Airflow has it.  A task downstream of every other (Sundial's run
-    outcome) is drawn below the tasks that end the run, its other edges left out: its
-    label says "after every task"."""
+    """The DAG as Airflow has it: its tasks and edges."""
     index = {n.task_id: i for i, n in enumerate(model.tasks)}
     edges_in = [
         (index[a], index[b]) for a, b in model.edges if a in index and b in index
     ]
-    upstreams: dict[int, set[int]] = {}
-    downstreams: dict[int, set[int]] = {}
-    for a, b in edges_in:
-        upstreams.setdefault(b, set()).add(a)
-        downstreams.setdefault(a, set()).add(b)
-    n = len(model.tasks)
-    after_all = {
-        i
-        for i, ups in upstreams.items()
-        if n >= 4 and len(ups) == n - 1 and i not in ups
-    }
     nodes = []
     rules = []
-    for i, t in enumerate(model.tasks):
+    for t in model.tasks:
         severity = (
             worst(f.severity for f in by_task.get(t.sundial_task, []))
             if t.sundial_task is not None
@@ -169,28 +154,16 @@ def airflow_graph(model: DagModel, by_task: dict) -> Graph:
             if t.sundial_task is not None
             else "added by the migration"
         )
-        detail = "after every task" if i in after_all else t.operator.name
         nodes.append(
             Node(
-                t.local_id if t.group else t.task_id,
-                detail,
+                t.task_id,
+                t.operator.name,
                 f"{t.task_id}: {t.operator.name}, trigger rule {rule}; {origin}",
                 severity,
             )
         )
-    edges = sorted(
-        (a, b, rules[b] != "all_success")
-        for a, b in edges_in
-        if b not in after_all or not (downstreams.get(a, set()) - {b})
-    )
-    clusters = []
-    for group in sorted(model.groups, key=lambda g: g.group_id):
-        members = tuple(
-            i for i, t in enumerate(model.tasks) if t.group == group.group_id
-        )
-        if members:
-            clusters.append((group.group_id, members))
-    return Graph(tuple(nodes), tuple(edges), tuple(clusters))
+    edges = sorted((a, b, rules[b] != "all_success") for a, b in edges_in)
+    return Graph(tuple(nodes), tuple(edges))
 
 
 def svg(graph: Graph, layout: Layout, label: str, ident: str) -> str:
@@ -206,21 +179,6 @@ def svg(graph: Graph, layout: Layout, label: str, ident: str) -> str:
         'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
         '<path d="M0,0L10,5L0,10z" fill="#52606d"/></marker></defs>'
     ]
-    if graph.clusters:
-        out.append(
-            '<g class="clusters" fill="#f8f9fb" stroke="#9aa5b1" stroke-dasharray="2 2">'
-        )
-        for x, y, cw, ch in layout.clusters:
-            out.append(
-                f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(cw)}" height="{_n(ch)}" rx="6"/>'
-            )
-        out.append('</g><g font-size="9" fill="#52606d">')
-        for (name, _), (x, y, _, _) in zip(graph.clusters, layout.clusters):
-            out.append(
-                f'<text x="{_n(x + 5)}" y="{_n(y + 10)}">'
-                f"{text(shorten(name, MAX_LABEL + 10))}</text>"
-            )
-        out.append("</g>")
     solid, dashed = [], []
     for (_, _, optional), (path, arrow) in zip(graph.edges, layout.edges):
         d = f'<path d="{path}L{_n(arrow[2])},{_n(arrow[3])}"/>'

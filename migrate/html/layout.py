@@ -1,13 +1,13 @@
 """Graph layout by Graphviz's ``dot``: many graphs per ``dot`` process.
 
 ``dot`` (Debian/Ubuntu: ``apt-get install graphviz``; macOS: ``brew install graphviz``)
-lays out directed graphs in ranks with few crossings, routes edges as splines and draws
-clusters (Airflow task groups) as boxes.  Starting one ``dot`` per graph costs ~10 ms, so
+lays out directed graphs in ranks with few crossings and routes edges as splines.
+Starting one ``dot`` per graph costs ~10 ms, so
 graphs are laid out in batches: one ``dot`` reads a batch of graphs and writes the layout
 of each (~0.5 ms a graph).
 
-``dot`` never sees a Sundial string: a graph is handed over as node sizes, edges and
-clusters only (nodes are ``n0``, ``n1``...; labels are drawn by migrate/html/graphs.py),
+``dot`` never sees a Sundial string: a graph is handed over as node sizes and edges only
+(nodes are ``n0``, ``n1``...; labels are drawn by migrate/html/graphs.py),
 so nothing in a name can reach ``dot``'s parser, and the layout does not depend on the
 fonts installed (sizes are fixed).  Identical graphs (an estate repeats a few shapes many
 times) are laid out once per process.
@@ -37,12 +37,10 @@ TIMEOUT_S = 120
 
 @dataclass(frozen=True)
 class GraphSpec:
-    """What ``dot`` lays out: node sizes (points), edges (node indices), clusters (node
-    indices each; a node is in at most one)."""
+    """What ``dot`` lays out: node sizes (points), edges (node indices)."""
 
     sizes: tuple[tuple[int, int], ...]
     edges: tuple[tuple[int, int], ...]
-    clusters: tuple[tuple[int, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,6 @@ class Layout:
     centers: tuple[tuple[float, float], ...]  # per node
     edges: tuple[tuple[str, tuple[float, float, float, float]], ...]
     # per edge: SVG path data, and the arrow (from x, y to tip x, y)
-    clusters: tuple[tuple[float, float, float, float], ...]  # x, y, width, height
 
 
 def find_dot() -> str | None:
@@ -97,9 +94,6 @@ def dot_source(spec: GraphSpec, name: str = "g") -> str:
         'node [shape=box, fixedsize=true, label=""];',
         "edge [arrowsize=0.7];",
     ]
-    for i, members in enumerate(spec.clusters):
-        inner = " ".join(f"n{m};" for m in members)
-        lines.append(f"subgraph cluster_{i} {{ graph [margin=12]; {inner} }}")
     for i, (w, h) in enumerate(spec.sizes):
         lines.append(f"n{i} [width={w / 72:.4f}, height={h / 72:.4f}];")
     for a, b in spec.edges:
@@ -136,7 +130,7 @@ def layout_many(specs: list[GraphSpec]) -> list[Layout | None]:
     return [_MEMO.get(s) if s.sizes else _EMPTY for s in specs]
 
 
-_EMPTY = Layout(0.0, 0.0, (), (), ())
+_EMPTY = Layout(0.0, 0.0, (), ())
 
 
 def _run(dot: str, specs: list[GraphSpec]) -> list[Layout | None]:
@@ -173,19 +167,10 @@ def _parse(graph: dict, spec: GraphSpec) -> Layout:
         return (round(x, 1), round(height - y, 1))
 
     centers: list[tuple[float, float]] = [(0.0, 0.0)] * len(spec.sizes)
-    boxes: dict[str, tuple[float, float, float, float]] = {}
     by_gvid: dict[int, int] = {}
     for obj in graph.get("objects", []):
         name = obj.get("name", "")
-        if name.startswith("cluster_") and "bb" in obj:
-            x0, y0, x1, y1 = _numbers(obj["bb"])
-            boxes[name] = (
-                round(x0, 1),
-                round(height - y1, 1),
-                round(x1 - x0, 1),
-                round(y1 - y0, 1),
-            )
-        elif name.startswith("n") and "pos" in obj:
+        if name.startswith("n") and "pos" in obj:
             index = int(name[1:])
             by_gvid[obj["_gvid"]] = index
             centers[index] = point(*_numbers(obj["pos"]))
@@ -194,10 +179,7 @@ def _parse(graph: dict, spec: GraphSpec) -> Layout:
         key = (by_gvid[edge["tail"]], by_gvid[edge["head"]])
         routed[key] = _edge(edge["pos"], point)
     edges = [routed[key] for key in spec.edges]  # in the spec's order
-    clusters = tuple(boxes[f"cluster_{i}"] for i in range(len(spec.clusters)))
-    return Layout(
-        round(width, 1), round(height, 1), tuple(centers), tuple(edges), clusters
-    )
+    return Layout(round(width, 1), round(height, 1), tuple(centers), tuple(edges))
 
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:e[-+]?\d+)?")

@@ -13,7 +13,6 @@ import shutil
 import zipfile
 from importlib.metadata import version
 
-import pytest
 
 from migrate.support import SUPPORT_PACKAGE
 from migrate.support.image import PINNED

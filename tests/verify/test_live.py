@@ -175,7 +175,7 @@ def test_edits_removals_breakage_and_foreign_files_are_named(live):
     airflow, dags_dir = live["airflow"], live["out"] / "dags"
     dag = dags_dir / "orders-nightly-etl.py"
     text = dag.read_text()
-    assert 'CronTriggerTimetable(' in text and '"0 5 * * *"' in text
+    assert "CronTriggerTimetable(" in text and '"0 5 * * *"' in text
     dag.write_text(text.replace('"0 5 * * *"', '"17 5 * * *"'))
     (dags_dir / "sales_report_2.py").unlink()
     broken = dags_dir / "payroll-reconciliation.py"
