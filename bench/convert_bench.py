@@ -9,7 +9,7 @@ of the parent and its worker processes together (sampled from /proc).  Per size:
 convert into an empty directory, the re-convert after one definition changed (the cache
 at work), the same with --no-cache, and a full convert with one worker (--jobs 1).  Parse time
 compares, in the same warm process, Airflow's DagBag parse of a generated DAG file with a
-hand-written minimal DAG that has the same operators and edges (bench/parse/): CPU time,
+hand-written minimal DAG, one Airflow operator per Sundial task (bench/parse/): CPU time,
 the two files timed in alternating rounds, the heap frozen first so that a garbage
 collection of convert's leftovers does not land in one file's timing.
 
@@ -206,7 +206,7 @@ def bench_parse(repeats: int) -> dict:
     convert([ESTATE], out)
     use_plugins(out / "plugins")
     pairs = {
-        "regional-sales-loads (batch, shell, optional join, run outcome)": (
+        "regional-sales-loads (batch, shell, optional dependencies)": (
             out / "dags" / "regional-sales-loads.py",
             ROOT / "bench" / "parse" / "handwritten_regional_sales_loads.py",
         ),

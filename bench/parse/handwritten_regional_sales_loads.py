@@ -1,48 +1,42 @@
-"""Hand-written minimal equivalent of the generated regional-sales-loads DAG (same
-operators, groups and edges; only required arguments), for bench/convert_bench.py."""
+"""Hand-written minimal equivalent of the generated regional-sales-loads DAG, as a person
+would write it with Airflow's own operators: one per Sundial task (BatchOperator,
+BashOperator), the same edges and trigger rules, no helper task; for bench/convert_bench.py
+(bench/parse/baseline.py writes the same kind of file for a whole estate)."""
+
+from datetime import timedelta
 
 from airflow.providers.amazon.aws.operators.batch import BatchOperator
-from airflow.sdk import DAG, CronTriggerTimetable, TaskGroup
-from sundial_compat.batch import SundialBatchJobDefinitionOperator
-from sundial_compat.outcome import (
-    SundialOptionalUpstreamsOperator,
-    SundialRunOutcomeOperator,
-)
-from sundial_compat.shell import SundialShellOperator
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import DAG, CronTriggerTimetable
 
 with DAG(
     dag_id="handwritten_regional_sales_loads",
     schedule=CronTriggerTimetable("0 6 * * 1-5", timezone="UTC"),
     catchup=False,
+    max_active_runs=1,
+    default_args={"aws_conn_id": "aws_default", "region_name": "us-east-1"},
 ):
-    units = {}
-    for name in ("extract_sales", "load_us", "load_eu", "load_apac", "merge_global"):
-        with TaskGroup(group_id=name):
-            register = SundialBatchJobDefinitionOperator(
-                task_id="register_job_definition", job_definition={}
-            )
-            submit = BatchOperator(
-                task_id="submit_job", job_name=name, job_definition=name, job_queue="q"
-            )
-            register >> submit
-            units[name] = (register, submit)
-    fx = SundialShellOperator(task_id="fx-rates_refresh", script="true")
-    publish = SundialShellOperator(task_id="publish_dashboard", script="true")
-    join = SundialOptionalUpstreamsOperator(
-        task_id="merge_global__optional_upstreams",
-        upstream_entries={},
-        trigger_rule="all_done",
-    )
-    outcome = SundialRunOutcomeOperator(
-        task_id="sundial_run_outcome", process_name="x", trigger_rule="all_done"
-    )
-    units["extract_sales"][1] >> [
-        units["load_us"][0],
-        units["load_eu"][0],
-        units["load_apac"][0],
-    ]
-    units["load_us"][1] >> units["merge_global"][0]
-    units["load_eu"][1] >> units["merge_global"][0]
-    [units["load_apac"][1], fx] >> join >> units["merge_global"][0]
-    units["merge_global"][1] >> publish
-    [*(t for pair in units.values() for t in pair), fx, publish, join] >> outcome
+    jobs = {
+        name: BatchOperator(
+            task_id=name,
+            job_name=name,
+            job_definition=name,
+            job_queue="sundial-job-queue",
+            container_overrides={"command": command},
+            retries=2,
+            retry_delay=timedelta(seconds=30),
+        )
+        for name, command in (
+            ("extract_sales", ["extract", "--regions", "us,eu,apac"]),
+            ("load_us", ["load", "--region", "us"]),
+            ("load_eu", ["load", "--region", "eu"]),
+            ("load_apac", ["load", "--region", "apac"]),
+            ("merge_global", ["merge", "--allow-missing", "apac"]),
+        )
+    }
+    jobs["merge_global"].trigger_rule = "all_done"
+    fx = BashOperator(task_id="fx-rates_refresh", bash_command="true", retries=4)
+    publish = BashOperator(task_id="publish_dashboard", bash_command="true", retries=2)
+    jobs["extract_sales"] >> [jobs["load_us"], jobs["load_eu"], jobs["load_apac"]]
+    [jobs["load_us"], jobs["load_eu"], jobs["load_apac"], fx] >> jobs["merge_global"]
+    jobs["merge_global"] >> publish
