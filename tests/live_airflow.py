@@ -254,6 +254,16 @@ class LiveAirflow:
         )["task_instances"]
         return {t["task_id"]: t for t in found}
 
+    def task_logs(self, dag_id: str, run_id: str, tail: int = 4000) -> str:
+        """The task logs of one run (for a failing test's message)."""
+        out = []
+        for path in sorted(
+            (self.home / "logs").glob(f"dag_id={dag_id}/run_id={run_id}/**/*.log")
+        ):
+            text = path.read_text(errors="replace")
+            out.append(f"--- {path.relative_to(self.home)} ---\n{text[-tail:]}")
+        return "\n".join(out)
+
     def import_errors(self) -> list[dict]:
         return self.get("/api/v2/importErrors")["import_errors"]
 
