@@ -79,6 +79,7 @@ class TaskFields:
         self.names = tuple(names)
         self._set = frozenset(self.names)
         self._seen: dict[str, tuple[str | None, str]] = {}
+        self._kinds: dict[str, str] = {}
 
     def __iter__(self):
         return iter(self.names)
@@ -87,6 +88,13 @@ class TaskFields:
         found = self._seen.get(field)
         if found is None:
             found = self._seen[field] = self._split(field)
+        return found
+
+    def kind(self, field: str) -> str:
+        """field_kind of ``field``, remembered."""
+        found = self._kinds.get(field)
+        if found is None:
+            found = self._kinds[field] = _field_kind(field, self)
         return found
 
     def _split(self, field: str) -> tuple[str | None, str]:
@@ -113,6 +121,12 @@ def field_kind(field: str, task_names=()) -> str:
     """The field with its task's name and list positions left out:
     ``task_definitions[].executable.batch_image_command.image``, ``notifications[].email``.
     """
+    if isinstance(task_names, TaskFields):
+        return task_names.kind(field)
+    return _field_kind(field, task_names)
+
+
+def _field_kind(field: str, task_names) -> str:
     task, rest = split_field(field, task_names)
     if task is not None:
         return "task_definitions[]" + (

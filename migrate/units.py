@@ -101,9 +101,10 @@ def build_unit(
         model.findings[:0] = list(spec.leading)
         dag = encode(render_dag(model))
         provenance, shapes = provenance_json(model)
-        plan = plan_page(process, model, tz)
+        # one TaskFields: the page and the report split the same fields
+        names = TaskFields(sorted(t.name for t in process.tasks))
+        plan = plan_page(process, model, tz, names)
         head, tail, messages = parity_entry_parts(model, plan.path)
-        names = TaskFields(plan.task_names)
         meta = UnitMeta(
             summary=summarize(model),
             spec_key=spec_key(spec),

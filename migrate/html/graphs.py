@@ -9,7 +9,7 @@ are coloured by the worst finding of their Sundial task.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from migrate.html.layout import GraphSpec, Layout
 from migrate.html.text import shorten, text
@@ -58,12 +58,38 @@ class Node:
 class Graph:
     nodes: tuple[Node, ...]
     edges: tuple[tuple[int, int, bool], ...]  # (from, to, optional)
+    widths: tuple[int, ...] = ()  # node widths, when set by align(); else from labels
+    origins: tuple[str | None, ...] = ()  # Airflow graph: each node's Sundial task
 
     def spec(self) -> GraphSpec:
+        widths = self.widths or tuple(_width(n) for n in self.nodes)
         return GraphSpec(
-            tuple((_width(n), NODE_HEIGHT) for n in self.nodes),
+            tuple((w, NODE_HEIGHT) for w in widths),
             tuple((a, b) for a, b, _ in self.edges),
         )
+
+
+def align(sundial: Graph, airflow: Graph) -> tuple[Graph, Graph]:
+    """When every Airflow task stands for one Sundial task (one task per Sundial task,
+    no helper task), the Airflow graph's nodes in Sundial's order and both graphs with
+    one width per task: side by side, the same task sits in the same place, and ``dot``
+    lays the two out once when their edges agree."""
+    names = tuple(n.label for n in sundial.nodes)
+    origins = airflow.origins
+    if len(origins) != len(names) or set(origins) != set(names):
+        return sundial, airflow
+    position = {name: i for i, name in enumerate(names)}
+    order = sorted(range(len(origins)), key=lambda i: position[origins[i]])
+    moved = {old: new for new, old in enumerate(order)}
+    nodes = tuple(airflow.nodes[i] for i in order)
+    widths = tuple(
+        max(_width(s), _width(a)) for s, a in zip(sundial.nodes, nodes, strict=True)
+    )
+    edges = tuple(sorted((moved[a], moved[b], opt) for a, b, opt in airflow.edges))
+    return (
+        replace(sundial, widths=widths),
+        Graph(nodes, edges, widths, tuple(origins[i] for i in order)),
+    )
 
 
 def _width(node: Node) -> int:
@@ -163,7 +189,9 @@ def airflow_graph(model: DagModel, by_task: dict) -> Graph:
             )
         )
     edges = sorted((a, b, rules[b] != "all_success") for a, b in edges_in)
-    return Graph(tuple(nodes), tuple(edges))
+    return Graph(
+        tuple(nodes), tuple(edges), origins=tuple(t.sundial_task for t in model.tasks)
+    )
 
 
 def svg(graph: Graph, layout: Layout, label: str, ident: str) -> str:

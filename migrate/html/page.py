@@ -19,6 +19,7 @@ from migrate.html.graphs import (
     EXECUTOR_LABELS,
     Graph,
     airflow_graph,
+    align,
     sundial_graph,
     svg,
     task_findings,
@@ -72,12 +73,19 @@ class PagePlan:
 _SEP = "\x00"  # never in markup: text() shows a NUL as a picture
 
 
-def plan_page(process: ProcessDefinition, model: DagModel, tz: str) -> PagePlan:
-    """Everything a page needs from the models (call before the code model is released)."""
-    names = TaskFields(sorted(t.name for t in process.tasks))
+def plan_page(
+    process: ProcessDefinition,
+    model: DagModel,
+    tz: str,
+    names: TaskFields | None = None,
+) -> PagePlan:
+    """Everything a page needs from the models (call before the code model is released).
+    ``names``: the process's TaskFields, when the caller splits the same fields too."""
+    if names is None:
+        names = TaskFields(sorted(t.name for t in process.tasks))
     findings = list(model.findings)
     by_task = task_findings(findings, names)
-    graphs = (sundial_graph(process, by_task), airflow_graph(model, by_task))
+    graphs = align(sundial_graph(process, by_task), airflow_graph(model, by_task))
     path = page_path(model.dag_id)
     dag_link = "../../" + model.file
     facts = [

@@ -9,6 +9,8 @@ Sundial's strings any other way.
 
 from __future__ import annotations
 
+import re
+
 # C0 controls but tab and newline, and DEL, to their control pictures (␀ ␁ ... ␡)
 _PICTURES = {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)}
 _PICTURES[0x7F] = 0x2421
@@ -23,6 +25,10 @@ _TEXT = {
 }
 
 
+# any character text() changes (most strings have none: they are returned as they are)
+_SPECIAL = re.compile("[" + re.escape("".join(map(chr, _TEXT))) + "]")
+
+
 def visible(value: object) -> str:
     """The string a reader sees: control characters as pictures."""
     return str(value).translate(_PICTURES)
@@ -31,7 +37,8 @@ def visible(value: object) -> str:
 def text(value: object) -> str:
     """Escaped for element content or a quoted attribute value (html.escape's five
     characters), control characters shown as pictures."""
-    return str(value).translate(_TEXT)
+    value = str(value)
+    return value.translate(_TEXT) if _SPECIAL.search(value) else value
 
 
 def shorten(value: str, limit: int) -> str:

@@ -287,3 +287,38 @@ def test_without_dot_the_pages_say_how_to_get_pictures(tmp_path, monkeypatch):
     )
     assert run.returncode == 0, run.stderr
     assert "no graphs" in run.stderr and "apt-get install graphviz" in run.stderr
+
+
+def test_side_by_side_a_task_sits_in_the_same_place_in_both_graphs():
+    """One Airflow task per Sundial task: the Airflow graph's nodes follow Sundial's
+    order and share its node widths, so both pictures have one layout (laid out once).
+    With a task of Airflow's own (the run outcome) the graphs keep their own shapes."""
+    from tests.conftest import ESTATE
+    from migrate.html.graphs import align
+    from migrate.sundial.load import load_sources
+
+    processes = load_sources([ESTATE]).processes
+    models = {m.process: m for m in convert_estate(processes, RULES, "UTC")}
+    aligned = kept = 0
+    for process in processes:
+        model = models[process.name]
+        names = [t.name for t in process.tasks]
+        by_task = task_findings(model.findings, names)
+        sundial, airflow = sundial_graph(process, by_task), airflow_graph(
+            model, by_task
+        )
+        left, right = align(sundial, airflow)
+        assert [n.label for n in left.nodes] == [n.label for n in sundial.nodes]
+        assert set(right.nodes) == set(airflow.nodes)
+        ids = [n.label for n in right.nodes]
+        assert {(ids[a], ids[b]) for a, b, _ in right.edges} == model.edges
+        if all(t.sundial_task is not None for t in model.tasks):
+            aligned += 1
+            # node i of each graph stands for the same Sundial task
+            assert list(right.origins) == [n.label for n in left.nodes]
+            if {e[:2] for e in left.edges} == {e[:2] for e in right.edges}:
+                assert left.spec() == right.spec()
+        else:
+            kept += 1
+            assert (left, right) == (sundial, airflow)
+    assert aligned and kept
