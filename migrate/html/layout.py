@@ -18,9 +18,7 @@ how to get the pictures.  ``SUNDIAL_MIGRATE_DOT=/path/to/dot`` picks a ``dot``.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -134,9 +132,12 @@ _EMPTY = Layout(0.0, 0.0, (), ())
 
 
 def _run(dot: str, specs: list[GraphSpec]) -> list[Layout | None]:
+    """Lay out ``specs`` in one ``dot`` run.  ``-Tplain``: one line per graph, node and
+    edge, in inches with y upwards, each graph closed by ``stop`` (the cheapest of
+    dot's outputs to write and to read)."""
     source = "".join(dot_source(s, f"g{i}") for i, s in enumerate(specs))
     done = subprocess.run(
-        [dot, "-Tjson0"],
+        [dot, "-Tplain"],
         input=source.encode("ascii"),
         capture_output=True,
         timeout=TIMEOUT_S,
@@ -144,64 +145,57 @@ def _run(dot: str, specs: list[GraphSpec]) -> list[Layout | None]:
     )
     if done.returncode != 0:
         raise ValueError(done.stderr.decode("utf-8", "replace")[-500:])
-    text = done.stdout.decode("utf-8")
-    decoder = json.JSONDecoder()
-    out: list[Layout | None] = []
-    pos = 0
-    for spec in specs:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        graph, pos = decoder.raw_decode(text, pos)
-        out.append(_parse(graph, spec))
-    return out
+    graphs = done.stdout.decode("ascii").split("\nstop\n")
+    if len(graphs) != len(specs) + 1 or graphs[-1].strip():
+        raise ValueError(f"dot wrote {len(graphs) - 1} layouts for {len(specs)} graphs")
+    return [_parse(text, spec) for text, spec in zip(graphs, specs)]
 
 
-def _numbers(text: str) -> list[float]:
-    return [float(v) for v in text.split(",")]
+ARROW = 7.0  # points from an edge's end to its arrow's tip: dot's 10 x arrowsize 0.7
 
 
-def _parse(graph: dict, spec: GraphSpec) -> Layout:
-    _, _, width, height = _numbers(graph["bb"])
+def _parse(text: str, spec: GraphSpec) -> Layout:
+    lines = text.strip("\n").split("\n")
+    _, scale, width, height = lines[0].split()
+    unit = 72.0 * float(scale)
+    width, height = float(width) * unit, float(height) * unit
 
-    def point(x: float, y: float) -> tuple[float, float]:
-        return (round(x, 1), round(height - y, 1))
+    def point(x: str, y: str) -> tuple[float, float]:
+        return (round(float(x) * unit, 1), round(height - float(y) * unit, 1))
 
     centers: list[tuple[float, float]] = [(0.0, 0.0)] * len(spec.sizes)
-    by_gvid: dict[int, int] = {}
-    for obj in graph.get("objects", []):
-        name = obj.get("name", "")
-        if name.startswith("n") and "pos" in obj:
-            index = int(name[1:])
-            by_gvid[obj["_gvid"]] = index
-            centers[index] = point(*_numbers(obj["pos"]))
     routed = {}
-    for edge in graph.get("edges", []):
-        key = (by_gvid[edge["tail"]], by_gvid[edge["head"]])
-        routed[key] = _edge(edge["pos"], point)
+    for line in lines[1:]:
+        kind, rest = line.split(" ", 1)
+        if kind == "node":
+            name, x, y, _ = rest.split(" ", 3)
+            centers[int(name[1:])] = point(x, y)
+        elif kind == "edge":
+            values = rest.split()
+            tail, head, n = int(values[0][1:]), int(values[1][1:]), int(values[2])
+            routed[(tail, head)] = _edge(
+                [point(values[i], values[i + 1]) for i in range(3, 3 + 2 * n, 2)]
+            )
     edges = [routed[key] for key in spec.edges]  # in the spec's order
     return Layout(round(width, 1), round(height, 1), tuple(centers), tuple(edges))
 
 
-_NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:e[-+]?\d+)?")
-
-
-def _edge(pos: str, point) -> tuple[str, tuple[float, float, float, float]]:
-    """A dot spline ("e,x,y p0 p1 p2 p3 ...": B-spline control points, the arrow tip
-    first) as SVG path data and the arrow's last segment."""
-    tip = None
-    if pos.startswith("s,"):  # an arrow at the start too (not drawn): skip its point
-        pos = pos.split(" ", 1)[1]
-    if pos.startswith("e,"):
-        head, pos = pos.split(" ", 1)
-        tip = point(*map(float, head[2:].split(",")))
-    values = list(map(float, _NUMBER.findall(pos)))
-    points = [point(values[i], values[i + 1]) for i in range(0, len(values) - 1, 2)]
+def _edge(points) -> tuple[str, tuple[float, float, float, float]]:
+    """A dot spline (B-spline control points, ending where its arrow starts) as SVG path
+    data and the arrow: from the spline's end, ARROW points on along its last segment.
+    """
     parts = [f"M{_xy(points[0])}"]
     for i in range(1, len(points) - 2, 3):
         parts.append(f"C{_xy(points[i])} {_xy(points[i + 1])} {_xy(points[i + 2])}")
     last = points[-1]
-    end = tip if tip is not None else last
-    return "".join(parts), (last[0], last[1], end[0], end[1])
+    before = next((p for p in reversed(points[:-1]) if p != last), None)
+    if before is None:
+        tip = (last[0], last[1] + ARROW)  # a degenerate spline: point down the ranks
+    else:
+        dx, dy = last[0] - before[0], last[1] - before[1]
+        length = (dx * dx + dy * dy) ** 0.5
+        tip = (last[0] + dx / length * ARROW, last[1] + dy / length * ARROW)
+    return "".join(parts), (last[0], last[1], round(tip[0], 1), round(tip[1], 1))
 
 
 def _xy(p: tuple[float, float]) -> str:
