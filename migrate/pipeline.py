@@ -597,11 +597,20 @@ def _merge_kinds(a, b) -> tuple:
     return tuple((*k, n) for k, n in sorted(counts.items()))
 
 
+_SHARED: dict[tuple, tuple] = {}  # one object per distinct count and list of counts
+
+
+def _shared(value: tuple) -> tuple:
+    return _SHARED.setdefault(value, value)
+
+
 def _interned(meta: UnitMeta) -> UnitMeta:
-    """One string object per distinct kind and key across the estate: the cache pickles
-    each once."""
-    meta.kinds = _interned_kinds(meta.kinds)
-    meta.exact_kinds = tuple((sys.intern(k), n) for k, n in meta.exact_kinds)
+    """One object per distinct kind, count, list of counts and key across the estate:
+    the cache pickles (and loads) each once, however many processes share it."""
+    meta.kinds = _shared(tuple(map(_shared, _interned_kinds(meta.kinds))))
+    meta.exact_kinds = _shared(
+        tuple(_shared((sys.intern(k), n)) for k, n in meta.exact_kinds)
+    )
     meta.executors = tuple(map(sys.intern, meta.executors))
     meta.message_keys = tuple(map(sys.intern, meta.message_keys))
     meta.shape_keys = tuple(map(sys.intern, meta.shape_keys))

@@ -27,6 +27,7 @@ _TEXT = {
 
 # any character text() changes (most strings have none: they are returned as they are)
 _SPECIAL = re.compile("[" + re.escape("".join(map(chr, _TEXT))) + "]")
+_CONTROL = re.compile("[" + re.escape("".join(map(chr, _PICTURES))) + "]")
 
 
 def visible(value: object) -> str:
@@ -38,7 +39,18 @@ def text(value: object) -> str:
     """Escaped for element content or a quoted attribute value (html.escape's five
     characters), control characters shown as pictures."""
     value = str(value)
-    return value.translate(_TEXT) if _SPECIAL.search(value) else value
+    if not _SPECIAL.search(value):
+        return value
+    if _CONTROL.search(value):
+        return value.translate(_TEXT)
+    # html.escape's way, faster than translate for these five alone
+    return (
+        value.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#x27;")
+    )
 
 
 def shorten(value: str, limit: int) -> str:
