@@ -276,8 +276,9 @@ def _schedule_code(value) -> str:
         return "None (runs only when triggered)"
     if isinstance(value, Seconds):
         return f"timedelta(seconds={value.seconds:g})"
-    if isinstance(value, Call):
-        parts = [repr(a) for a in value.args] + [f"{k}={v!r}" for k, v in value.kwargs]
+    if isinstance(value, Call):  # as the DAG file has it, nested values too
+        parts = [_schedule_code(a) for a in value.args]
+        parts += [f"{k}={_schedule_code(v)}" for k, v in value.kwargs]
         return f"{value.func.name}({', '.join(parts)})"
     return repr(value)
 

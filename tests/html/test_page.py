@@ -322,3 +322,19 @@ def test_side_by_side_a_task_sits_in_the_same_place_in_both_graphs():
             kept += 1
             assert (left, right) == (sundial, airflow)
     assert aligned and kept
+
+
+def test_the_schedule_is_shown_as_the_dag_file_has_it():
+    from tests.conftest import ESTATE
+    from migrate.html.page import _schedule_section
+    from migrate.sundial.load import load_sources
+
+    processes = {p.name: p for p in load_sources([ESTATE]).processes}
+    process = processes["regional-sales-loads"]
+    (model,) = convert_estate([process], RULES, "UTC")
+    shown = _schedule_section(process, model, "UTC")
+    assert (
+        "CronTriggerTimetable(&#x27;0 6 * * 1-5&#x27;, timezone=&#x27;UTC&#x27;, "
+        "run_immediately=timedelta(seconds=0))" in shown
+    )
+    assert "Seconds(" not in shown
