@@ -152,6 +152,7 @@ class _EstateBuild:
         self.schedule: dict[str, object] = {}
         self.problems: list[Problem] = []
         self.metas: dict[str, UnitMeta] = {}
+        self.shared: dict[tuple, tuple] = {}  # see _interned
         self.built: set[str] = set()
         self.fresh_aux: dict[str, dict[str, str]] = {}
         self.fragments: dict[str, tuple[str, tuple]] = {}  # name -> (source, locations)
@@ -304,7 +305,7 @@ class _EstateBuild:
         if not self.pool.local:  # written by the worker: record what happened
             self.writer.note(unit.meta.summary.file, unit.written)
         self.built.add(name)
-        self.metas[name] = _interned(unit.meta)
+        self.metas[name] = _interned(unit.meta, self.shared)
         self.fresh_aux[name] = unit.aux
         self.messages.update(unit.messages)
         self.shapes.update(unit.shapes)
@@ -597,20 +598,16 @@ def _merge_kinds(a, b) -> tuple:
     return tuple((*k, n) for k, n in sorted(counts.items()))
 
 
-_SHARED: dict[tuple, tuple] = {}  # one object per distinct count and list of counts
+def _interned(meta: UnitMeta, shared: dict[tuple, tuple]) -> UnitMeta:
+    """One object per distinct kind, count, list of counts and key across the estate
+    (``shared``: the run's tuples so far): the cache pickles (and loads) each once,
+    however many processes share it."""
 
+    def one(value: tuple) -> tuple:
+        return shared.setdefault(value, value)
 
-def _shared(value: tuple) -> tuple:
-    return _SHARED.setdefault(value, value)
-
-
-def _interned(meta: UnitMeta) -> UnitMeta:
-    """One object per distinct kind, count, list of counts and key across the estate:
-    the cache pickles (and loads) each once, however many processes share it."""
-    meta.kinds = _shared(tuple(map(_shared, _interned_kinds(meta.kinds))))
-    meta.exact_kinds = _shared(
-        tuple(_shared((sys.intern(k), n)) for k, n in meta.exact_kinds)
-    )
+    meta.kinds = one(tuple(map(one, _interned_kinds(meta.kinds))))
+    meta.exact_kinds = one(tuple(one((sys.intern(k), n)) for k, n in meta.exact_kinds))
     meta.executors = tuple(map(sys.intern, meta.executors))
     meta.message_keys = tuple(map(sys.intern, meta.message_keys))
     meta.shape_keys = tuple(map(sys.intern, meta.shape_keys))
