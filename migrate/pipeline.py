@@ -152,7 +152,7 @@ class _EstateBuild:
         self.schedule: dict[str, object] = {}
         self.problems: list[Problem] = []
         self.metas: dict[str, UnitMeta] = {}
-        self.shared: dict[tuple, tuple] = {}  # see _interned
+        self.tuples: dict[tuple, tuple] = {}  # see _interned
         self.built: set[str] = set()
         self.fresh_aux: dict[str, dict[str, str]] = {}
         self.fragments: dict[str, tuple[str, tuple]] = {}  # name -> (source, locations)
@@ -305,7 +305,7 @@ class _EstateBuild:
         if not self.pool.local:  # written by the worker: record what happened
             self.writer.note(unit.meta.summary.file, unit.written)
         self.built.add(name)
-        self.metas[name] = _interned(unit.meta, self.shared)
+        self.metas[name] = _interned(unit.meta, self.tuples)
         self.fresh_aux[name] = unit.aux
         self.messages.update(unit.messages)
         self.shapes.update(unit.shapes)
