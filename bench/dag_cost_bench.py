@@ -11,10 +11,11 @@ Per size, on the seeded synthetic estate (fixtures/synthetic.py, seed 7):
   sets parsed in alternating rounds with the heap frozen first;
 - the wall time of `migrate convert` itself (a fresh process, as bench/convert_bench.py).
 
-Each size runs in a fresh process.  Then a real scheduler (LocalExecutor), dag-processor and api-server on 127.0.0.1
-(tests/live_airflow.py) run a generated 10-task shell chain and its hand-written twin (ten
-BashOperator("true") in a chain), alternately: wall time from the run queued to the run
-finished, as Airflow records them.
+Each size runs in a fresh process.  Then a real scheduler (LocalExecutor), dag-processor
+and api-server on 127.0.0.1 (tests/live_airflow.py) run a generated 10-task shell chain
+and its hand-written twin (ten BashOperator("true") in a chain), alternately, each going
+first in every other round: wall time from the run queued to the run finished, as
+Airflow records them.  `--sizes` with no size runs the scheduler part alone.
 """
 
 from __future__ import annotations
