@@ -81,6 +81,11 @@ class TaskFields:
         self._seen: dict[str, tuple[str | None, str]] = {}
         self._kinds: dict[str, str] = {}
 
+    @classmethod
+    def of(cls, process) -> "TaskFields":
+        """The task names of a Sundial process, in name order."""
+        return cls(sorted(t.name for t in process.tasks))
+
     def __iter__(self):
         return iter(self.names)
 

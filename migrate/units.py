@@ -102,7 +102,7 @@ def build_unit(
         dag = encode(render_dag(model))
         provenance, shapes = provenance_json(model)
         # one TaskFields: the page and the report split the same fields
-        names = TaskFields(sorted(t.name for t in process.tasks))
+        names = TaskFields.of(process)
         plan = plan_page(process, model, tz, names)
         head, tail, messages = parity_entry_parts(model, plan.path)
         meta = UnitMeta(

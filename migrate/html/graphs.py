@@ -59,7 +59,9 @@ class Graph:
     nodes: tuple[Node, ...]
     edges: tuple[tuple[int, int, bool], ...]  # (from, to, optional)
     widths: tuple[int, ...] = ()  # node widths, when set by align(); else from labels
-    origins: tuple[str | None, ...] = ()  # Airflow graph: each node's Sundial task
+    origins: tuple[
+        str | None, ...
+    ] = ()  # each node's Sundial task (None: Airflow's own)
 
     def spec(self) -> GraphSpec:
         widths = self.widths or tuple(_width(n) for n in self.nodes)
@@ -74,8 +76,7 @@ def align(sundial: Graph, airflow: Graph) -> tuple[Graph, Graph]:
     no helper task), the Airflow graph's nodes in Sundial's order and both graphs with
     one width per task: side by side, the same task sits in the same place, and ``dot``
     lays the two out once when their edges agree."""
-    names = tuple(n.label for n in sundial.nodes)
-    origins = airflow.origins
+    names, origins = sundial.origins, airflow.origins
     if len(origins) != len(names) or set(origins) != set(names):
         return sundial, airflow
     position = {name: i for i, name in enumerate(names)}
@@ -143,7 +144,9 @@ def sundial_graph(process: ProcessDefinition, by_task: dict) -> Graph:
             key = (index[d.task_name], index[t.name])
             edges[key] = edges.get(key, True) and not d.success_required
     return Graph(
-        tuple(nodes), tuple((a, b, opt) for (a, b), opt in sorted(edges.items()))
+        tuple(nodes),
+        tuple((a, b, opt) for (a, b), opt in sorted(edges.items())),
+        origins=tuple(t.name for t in tasks),
     )
 
 

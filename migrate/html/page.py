@@ -82,7 +82,7 @@ def plan_page(
     """Everything a page needs from the models (call before the code model is released).
     ``names``: the process's TaskFields, when the caller splits the same fields too."""
     if names is None:
-        names = TaskFields(sorted(t.name for t in process.tasks))
+        names = TaskFields.of(process)
     findings = list(model.findings)
     by_task = task_findings(findings, names)
     graphs = align(sundial_graph(process, by_task), airflow_graph(model, by_task))
