@@ -290,7 +290,15 @@ def test_access_denied_midway_says_what_was_done_and_deletes_nothing(out_dir, tm
                     "Statement": [
                         {
                             "Effect": "Allow",
-                            "Action": ["s3:ListBucket", "s3:GetObject"],
+                            # AWS authorizes ListObjectsV2 as s3:ListBucket and
+                            # HeadObject as s3:GetObject; moto 5.2 checks them under
+                            # their own names (older moto: as AWS does)
+                            "Action": [
+                                "s3:ListBucket",
+                                "s3:ListObjectsV2",
+                                "s3:GetObject",
+                                "s3:HeadObject",
+                            ],
                             "Resource": "*",
                         }
                     ],
