@@ -73,6 +73,13 @@ def main() -> None:
     show_default=True,
     help="The IANA zone Sundial's JVM evaluated cron schedules in.",
 )
+@click.option(
+    "--airflow-version",
+    type=click.Choice(["3.0", "3.1", "3.2", "3.3"]),
+    default=None,
+    help="The Airflow the DAGs, plugins, requirements.txt and Dockerfile are for "
+    "[default: the mapping setting airflow_version, 3.3].",
+)
 @click.option("--strict", is_flag=True, help="Exit 1 when any finding is not exact.")
 @click.option(
     "--force",
@@ -101,7 +108,17 @@ def main() -> None:
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 def convert_command(
-    sources, out, mappings, timezone, strict, force, inline_secrets, jobs, cache, quiet
+    sources,
+    out,
+    mappings,
+    timezone,
+    airflow_version,
+    strict,
+    force,
+    inline_secrets,
+    jobs,
+    cache,
+    quiet,
 ):
     """Convert Sundial process definitions into Airflow 3 DAG files.
 
@@ -132,6 +149,7 @@ def convert_command(
             inline_secrets=inline_secrets,
             jobs=jobs,
             cache=cache,
+            airflow_version=airflow_version,
         )
     except (UsageError, MappingError, SourceError, WorkerError) as exc:
         click.echo(f"error: {exc}", err=True)

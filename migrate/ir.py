@@ -153,6 +153,8 @@ class DagModel:
     to_create: list[tuple[str, str, str]] = field(default_factory=list)
     # module-level names bound before the DAG (name -> value), used through ``Var``
     bindings: dict[str, Argument] = field(default_factory=dict)
+    # the Airflow minor the file is written for (migrate.target): where names are imported
+    airflow: str = "3.3"
 
     def set(
         self, name: str, value: Any, fields: tuple[str, ...] | list[str], rule: str

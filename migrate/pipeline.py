@@ -49,10 +49,10 @@ from migrate.sundial.load import definition_files, duplicate_problem
 from migrate.support.image import (
     WHEEL_DIR,
     dockerfile_text,
-    installed_versions,
     requirements_text,
 )
 from migrate.support.wheel import build_wheel, support_sources
+from migrate.target import target
 from migrate.units import BuildSpec, BuiltUnit, UnitMeta, spec_key
 from migrate.workers import WorkerPool, available_cores
 
@@ -116,6 +116,7 @@ def convert(
     inline_secrets: bool = False,
     jobs: int | None = None,
     cache: bool = True,
+    airflow_version: str | None = None,
 ) -> ConvertResult:
     """Convert the definitions in ``sources`` into ``out``.  ``progress(iterable, length)``
     wraps the building of the processes; ``jobs``: worker processes (default: one per
@@ -124,6 +125,8 @@ def convert(
     rules = MappingRules.load(list(mappings))
     if inline_secrets:
         rules = rules.with_defaults(inline_secrets=True)
+    if airflow_version is not None:
+        rules = rules.with_defaults(airflow_version=target(airflow_version).minor)
     files = [str(p) for p in definition_files(sources)]
     out = Path(out)
     fp = fingerprint(rules, timezone)
@@ -141,6 +144,7 @@ class _EstateBuild:
         self.out = out
         self.rules = rules
         self.tz = tz
+        self.target = target(rules.defaults["airflow_version"].value)
         self.cache = remembered
         self.writer = OutputWriter(out, force=force)
         self.writer.trusted = remembered.outputs
@@ -414,11 +418,10 @@ class _EstateBuild:
                 writer.put_bytes(f"plugins/sundial_compat/{rel}", data)
             writer.put("plugins/sundial_compat/.airflowignore", PLUGINS_IGNORE)
             # the same package, installable (pip) with an airflow.plugins entry point
-            wheel, wheel_bytes = build_wheel()
+            wheel, wheel_bytes = build_wheel(airflow=self.target)
             writer.put_bytes(f"{WHEEL_DIR}/{wheel}", wheel_bytes)
-        versions = installed_versions()
-        writer.put("requirements.txt", requirements_text(wheel, versions))
-        writer.put("Dockerfile", dockerfile_text(wheel, versions))
+        writer.put("requirements.txt", requirements_text(wheel, self.target))
+        writer.put("Dockerfile", dockerfile_text(wheel, self.target))
         processes = [self.metas[name].summary for name in names]
         exact_by_field: dict[str, int] = {}
         for name in names:

@@ -40,6 +40,7 @@ from migrate.sundial.model import (
     ProcessDefinition,
 )
 from migrate.sundial.wire import task_path
+from migrate.target import target
 
 CRON_TIMETABLE = Ref("airflow.sdk", "CronTriggerTimetable")
 QUARTZ_TIMETABLE = Ref(f"{SUPPORT}.timetable", "QuartzTimetable")
@@ -63,6 +64,7 @@ def convert_process(
         file=f"dags/{dag_id}.py",
         generations=process.generations,
         doc=_doc(process),
+        airflow=settings["airflow_version"],
     )
     ledger.exact(
         "process_definition_name",
@@ -290,7 +292,10 @@ def _task_settings(ctx: TaskContext, work: TaskNode) -> None:
             (f"{path}.backoff_base_seconds",),
             "task.backoff",
         )
-    if exponent != 1.0 and retries > 0:
+    delays = [int(base * exponent**n) for n in range(1, task.max_attempts)]
+    backoff = exponent != 1.0 and retries > 0
+    exact_per_try = target(ctx.dag.airflow).retry_policy
+    if backoff and exact_per_try:
         work.set(
             "retry_policy",
             Call(BACKOFF, (), (("base_seconds", base), ("exponent", exponent))),
@@ -298,18 +303,38 @@ def _task_settings(ctx: TaskContext, work: TaskNode) -> None:
             "task.backoff (exact per-try delay via airflow.sdk RetryPolicy)",
         )
         ctx.dag.support_modules.add("retry")
+    elif backoff:
+        # Before 3.3 Airflow's exponential backoff is jittered: retry after the shortest of
+        # Sundial's delays, and the operator waits the rest (deferred: no worker held).
+        work.set(
+            "retry_delay",
+            Seconds(min(delays)),
+            (f"{path}.backoff_base_seconds", f"{path}.backoff_exponent"),
+            "task.backoff (the shortest of Sundial's delays; the operator waits the rest)",
+        )
+        work.set(
+            "sundial_backoff",
+            {"base_seconds": base, "exponent": exponent},
+            (f"{path}.backoff_base_seconds", f"{path}.backoff_exponent"),
+            "task.backoff (the operator defers for the rest of base*exponent**n)",
+        )
     if not ctx.ledger.covers(f"{path}.max_attempts"):
         ctx.ledger.exact(
             f"{path}.max_attempts",
             f"retries={retries} ({task.max_attempts} attempts in all)",
         )
-    delays = [int(base * exponent**n) for n in range(1, task.max_attempts)]
     if retries == 0:
         msg = "no retries, so no backoff"
     elif exponent == 1.0:
         msg = f"retry_delay={base} s before every retry, as Sundial ({delays})"
-    else:
+    elif exact_per_try:
         msg = f"SundialBackoff retry policy: delays {delays} s, the same as Sundial's base*exponent**n"
+    else:
+        msg = (
+            f"delays {delays} s, the same as Sundial's base*exponent**n: Airflow "
+            f"{ctx.dag.airflow} retries after {min(delays)} s and the operator waits the "
+            "rest, deferred (no worker slot held)"
+        )
     ctx.ledger.exact(f"{path}.backoff_base_seconds", msg)
     ctx.ledger.exact(f"{path}.backoff_exponent", msg)
     if task.max_runtime_seconds is not None:

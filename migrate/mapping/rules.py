@@ -29,6 +29,10 @@ import yaml
 DEFAULT_MAPPINGS = Path(str(files("migrate.mappings").joinpath("default.yaml")))
 DEFAULT_LABEL = "mappings/default.yaml"  # how origins name it, wherever it is installed
 
+# Settings that hold for the whole estate (one requirements.txt, one Airflow): a rule
+# cannot set them for some processes only.
+ESTATE_WIDE = {"airflow_version"}
+
 # Settings whose values merge (dict update / list union) instead of being replaced.
 _MERGED_DICTS = {"default_args", "batch_job_queue_renames"}
 _MERGED_LISTS = {"tags"}
@@ -188,6 +192,12 @@ def _read_file(
                 f"{name}: {where}.set: expected a mapping of setting: value"
             )
         _check_keys(name, f"{where}.set", values, settings_known)
+        for key in values:
+            if key in ESTATE_WIDE:
+                raise MappingError(
+                    f"{name}: {where}.set.{key}: holds for the whole estate: set it "
+                    f"under defaults (or on the command line), not in a rule"
+                )
         for key, value in values.items():
             _check_value(name, f"{where}.set.{key}", key, value)
         label = f"{name}:{where}" + (f" ({raw['name']})" if raw.get("name") else "")
@@ -224,6 +234,14 @@ def _check_value(name: str, where: str, key: str, value: Any) -> None:
     }.get(key)
     if expect is not None and not isinstance(value, expect):
         raise MappingError(f"{name}: {where}: expected a {expect.__name__}")
+    if key == "airflow_version":
+        from migrate.target import MINORS
+
+        if value not in MINORS:
+            raise MappingError(
+                f"{name}: {where}: {value!r} is not an Airflow version sundial-migrate "
+                f"writes for: choose one of {', '.join(MINORS)} (as a string)"
+            )
     if key == "batch_job_definitions" and value not in ("register", "external"):
         raise MappingError(f"{name}: {where}: must be 'register' or 'external'")
     if key == "sundial_notifications_mode" and value not in ("email", "all"):

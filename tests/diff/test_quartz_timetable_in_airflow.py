@@ -80,7 +80,7 @@ def test_quartz_timetable_catchup_false_runs_the_most_recent_due_fire_once(monke
     import pendulum
     from airflow.timetables.base import DataInterval, TimeRestriction
 
-    import airflow.timetables.trigger as trigger
+    import migrate.support.sundial_compat.timetable as trigger
     from migrate.support.sundial_compat.timetable import QuartzTimetable
 
     tt = QuartzTimetable("0 0 7 L-3 * ?", timezone="America/New_York")

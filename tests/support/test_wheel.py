@@ -15,8 +15,8 @@ from importlib.metadata import version
 
 
 from migrate.support import SUPPORT_PACKAGE
-from migrate.support.image import PINNED
 from migrate.support.wheel import build_wheel
+from migrate.target import TARGETS
 from tests.support.venv import FreshVenv
 
 
@@ -76,6 +76,7 @@ def test_record_metadata_and_entry_point_are_valid():
         assert (digest, size) == (f"sha256={b64}", str(len(files[path])))
     meta = files[f"{info}/METADATA"].decode()
     assert "Name: sundial-compat\n" in meta and f"Version: {ver}\n" in meta
+    assert "Requires-Dist: apache-airflow>=3.3\n" in meta
     assert files[f"{info}/entry_points.txt"].decode() == (
         "[airflow.plugins]\n"
         "sundial_compat = sundial_compat.sundial_compat_plugin:SundialCompatPlugin\n"
@@ -84,6 +85,17 @@ def test_record_metadata_and_entry_point_are_valid():
     assert {"Wheel-Version: 1.0", "Root-Is-Purelib: true", "Tag: py3-none-any"} <= set(
         wheel
     )
+
+
+def test_the_wheel_for_an_older_airflow_requires_that_minor_not_3_3():
+    for minor, airflow in TARGETS.items():
+        name, data = build_wheel(airflow=airflow)
+        (meta,) = [v for k, v in members(data).items() if k.endswith("/METADATA")]
+        requires = [
+            l for l in meta.decode().splitlines() if l.startswith("Requires-Dist")
+        ]
+        assert requires == [f"Requires-Dist: apache-airflow>={minor}"], minor
+    assert len({build_wheel(airflow=a)[0] for a in TARGETS.values()}) == len(TARGETS)
 
 
 def test_convert_writes_wheel_requirements_and_dockerfile(converted_estate):
@@ -98,7 +110,9 @@ def test_convert_writes_wheel_requirements_and_dockerfile(converted_estate):
         )
     lines = (ESTATE_OUT / "requirements.txt").read_text().splitlines()
     pins = [l for l in lines if l and not l.startswith("#")]
-    assert pins == [f"{p}=={version(p)}" for p in sorted(PINNED)] + [f"./dist/{name}"]
+    # the default target is the Airflow installed here (locks/dev.txt pins both)
+    pinned = ["apache-airflow"] + sorted(TARGETS["3.3"].providers)
+    assert pins == [f"{p}=={version(p)}" for p in pinned] + [f"./dist/{name}"]
     docker = (ESTATE_OUT / "Dockerfile").read_text()
     assert f"FROM apache/airflow:{version('apache-airflow')}\n" in docker
     assert "pip install --no-cache-dir -r requirements.txt" in docker

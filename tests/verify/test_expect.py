@@ -1,9 +1,10 @@
 """The next-run rule of `migrate verify`, held against Airflow's own planning code.
 
-The oracle is Airflow's ``CronTriggerTimetable.next_dagrun_info`` (through the Quartz
-timetable the DAGs use, a subclass whose fire times are Quartz's), called as the DAG
-processor and the scheduler call it for a ``catchup=False`` DAG without start_date, at
-a chosen "now" (the one boundary replaced: the clock).  Whatever Airflow plans for the
+The oracle is the Quartz timetable the DAGs use (``next_dagrun_info``: Airflow's
+``CronTriggerTimetable`` rules with Quartz's fire times, held to Airflow's own code by
+tests/support/test_timetable_rules.py), called as the DAG processor and the scheduler
+call it for a ``catchup=False`` DAG without start_date, at a chosen "now" (the one
+boundary replaced: the clock).  Whatever Airflow plans for the
 Sundial schedule must be accepted; a plan for another schedule must not be.
 """
 
@@ -55,7 +56,7 @@ def airflow_plan(monkeypatch, schedule, tz, at: datetime, last_fire_ms=None):
     """What Airflow stores as next_dagrun_run_after when it plans at ``at``."""
     from airflow.timetables.base import DataInterval, TimeRestriction
 
-    monkeypatch.setattr("airflow.timetables.trigger.utcnow", lambda: at.astimezone(UTC))
+    monkeypatch.setattr("sundial_compat.timetable.utcnow", lambda: at.astimezone(UTC))
     tt = QuartzTimetable(schedule.quartz_expression(), timezone=tz)
     last = None
     if last_fire_ms is not None:

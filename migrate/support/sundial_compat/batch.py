@@ -89,7 +89,7 @@ class SundialBatchOperator(SundialTask, StopsItsJob, BatchOperator):
         self.secret_env = secret_env or {}
 
     def execute(self, context):
-        self.check_upstreams(context)
+        self.before_attempt(context)
         secrets = secret_values(self.secret_env)
         if secrets:
             overrides = copy.deepcopy(self.container_overrides or {})

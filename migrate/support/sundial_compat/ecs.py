@@ -82,7 +82,7 @@ class SundialEcsOperator(SundialTask, StopsItsJob, EcsRunTaskOperator):
         self.secret_env = secret_env or {}
 
     def execute(self, context):
-        self.check_upstreams(context)
+        self.before_attempt(context)
         secrets = secret_values(self.secret_env)
         spec = copy.deepcopy(self.task_definition_spec)
         if secrets:

@@ -19,10 +19,9 @@ from airflow.providers.amazon.aws.operators.emr import (
     EmrCreateJobFlowOperator,
 )
 from airflow.providers.amazon.aws.triggers.emr import EmrAddStepsTrigger
-from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
-from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import WaiterError
 
+from sundial_compat.airflow_api import TRIGGER_FAIL_REPR, AirflowException
 from sundial_compat.task import SundialTask, attempts_within, cleanup
 
 XCOM_KEY = "sundial_emr_steps"
@@ -109,7 +108,7 @@ class SundialEmrJobFlowOperator(SundialTask, _WaitForSteps, EmrCreateJobFlowOper
         super().__init__(**kwargs)
 
     def execute(self, context):
-        self.check_upstreams(context)
+        self.before_attempt(context)
         job_flow_id = super().execute(context)  # create the job flow: no waiting
         steps = []
         paginator = self.hook.conn.get_paginator("list_steps")
@@ -140,7 +139,7 @@ class SundialEmrStepsOperator(SundialTask, _WaitForSteps, EmrAddStepsOperator):
         super().__init__(**kwargs)
 
     def execute(self, context):
-        self.check_upstreams(context)
+        self.before_attempt(context)
         step_ids = self.hook.add_job_flow_steps(
             job_flow_id=self.job_flow_id, steps=self.steps, wait_for_completion=False
         )

@@ -19,6 +19,8 @@ from __future__ import annotations
 import html
 from urllib.parse import urlsplit
 
+from sundial_compat.airflow_api import previous_dag_run, task_states
+
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com"
 NOTIFY_WHEN = (
     "always",
@@ -54,17 +56,19 @@ def failure_streak(outcome: str, previous: list[str]) -> int:
     return streak
 
 
-def previous_outcomes(dag_id: str, logical_date, depth: int) -> list[str]:
-    """The outcomes of up to ``depth`` runs before ``logical_date``, newest first."""
-    from airflow.sdk.execution_time import task_runner
-    from airflow.sdk.execution_time.comms import GetPreviousDagRun
-
+def previous_outcomes(context, depth: int) -> list[str]:
+    """The outcomes of up to ``depth`` runs before this one, newest first.  The first
+    comes from the context's task instance (``ti.get_previous_dagrun()``, public); older
+    ones, which only PagerDuty's streak needs, from ``airflow_api.previous_dag_run``."""
+    dag_id = context["dag"].dag_id
+    ti = context.get("ti")
+    logical_date = getattr(context.get("dag_run"), "logical_date", None)
     found: list[str] = []
     while logical_date is not None and len(found) < depth:
-        response = task_runner.SUPERVISOR_COMMS.send(
-            GetPreviousDagRun(dag_id=dag_id, logical_date=logical_date)
-        )
-        run = getattr(response, "dag_run", None)
+        if not found and ti is not None:
+            run = ti.get_previous_dagrun()
+        else:
+            run = previous_dag_run(dag_id, logical_date)
         if run is None:
             break
         state = getattr(run.state, "value", run.state)  # an enum of the task SDK
@@ -95,13 +99,10 @@ class SundialNotifications:
         import logging
 
         log = logging.getLogger("airflow.task")
-        dag_run = context.get("dag_run")
         dag_id = context["dag"].dag_id
         outcome = "succeeded" if context.get("reason") == "success" else "failed"
         depth = max([1, *(p["num_consecutive_failures"] for p in self.pagerduty)])
-        previous = previous_outcomes(
-            dag_id, getattr(dag_run, "logical_date", None), depth
-        )
+        previous = previous_outcomes(context, depth)
         streak = failure_streak(outcome, previous)
         log.info(
             "Sundial outcome: %s (previous runs: %s, failure streak: %s)",
@@ -120,10 +121,9 @@ class SundialNotifications:
             return
         from airflow.providers.smtp.hooks.smtp import SmtpHook
 
-        from sundial_compat.outcome import run_states
-
         subject = f"Process {outcome}: {self.process_name}"
-        states = run_states(dag_id, context["run_id"])
+        ti = context.get("ti")  # absent when the run ended with no task instance
+        states = task_states(ti, context["run_id"]) if ti is not None else {}
         rows = "".join(
             f"<tr><td>{html.escape(t)}</td><td>{html.escape(s)}</td></tr>"
             for t, s in sorted(states.items())

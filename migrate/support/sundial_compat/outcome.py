@@ -4,18 +4,8 @@ failed."""
 from __future__ import annotations
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
 
-
-def run_states(dag_id: str, run_id: str) -> dict[str, str]:
-    """Task id -> state of every task instance of one DAG run (through the task SDK)."""
-    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
-
-    found = RuntimeTaskInstance.get_task_states(dag_id=dag_id, run_ids=[run_id])
-    return {
-        task: str(getattr(state, "value", state))
-        for task, state in (found.get(run_id) or {}).items()
-    }
+from sundial_compat.airflow_api import AirflowFailException, task_states
 
 
 class SundialRunOutcomeOperator(BaseOperator):
@@ -34,8 +24,7 @@ class SundialRunOutcomeOperator(BaseOperator):
         super().__init__(**kwargs)
 
     def execute(self, context):
-        ti = context["ti"]
-        states = run_states(ti.dag_id, ti.run_id)
+        states = task_states(context["ti"])
         failed = sorted(
             t for t, s in states.items() if s == "failed" and t != self.task_id
         )

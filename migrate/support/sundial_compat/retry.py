@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import RetryDecision, RetryPolicy
+from sundial_compat.airflow_api import RetryDecision, RetryPolicy
 
 
 def sundial_delay(base_seconds: float, exponent: float, attempts_so_far: int) -> int:
@@ -12,8 +12,16 @@ def sundial_delay(base_seconds: float, exponent: float, attempts_so_far: int) ->
     return int(base_seconds * exponent**attempts_so_far)
 
 
-class SundialBackoff(RetryPolicy):
+class SundialBackoff(RetryPolicy or object):
+    """An ``airflow.sdk.RetryPolicy`` (Airflow 3.3 on).  DAGs written for an older Airflow
+    do not use it: their operators wait out the backoff themselves (``task.py``)."""
+
     def __init__(self, base_seconds: float, exponent: float) -> None:
+        if RetryPolicy is None:
+            raise RuntimeError(
+                "SundialBackoff needs Airflow 3.3 (airflow.sdk.RetryPolicy): this DAG was "
+                "converted for another Airflow; convert again with --airflow-version"
+            )
         self.base_seconds = base_seconds
         self.exponent = exponent
 

@@ -9,8 +9,8 @@ import tempfile
 import threading
 
 from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk.exceptions import AirflowException
 
+from sundial_compat.airflow_api import AirflowException
 from sundial_compat.task import SundialTask
 
 STATUS_PREFIX = "**status="
@@ -73,7 +73,7 @@ class SundialShellOperator(SundialTask, BashOperator):
         return env
 
     def execute(self, context):
-        self.check_upstreams(context)
+        self.before_attempt(context)
         env = self.build_env(context)
         status = None
         metadata: dict[str, str] = {}

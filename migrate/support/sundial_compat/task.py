@@ -6,15 +6,19 @@ gives it trigger rule ALL_DONE), but only if its required upstreams succeeded an
 optional ones ran at all.  Airflow has no trigger rule that treats upstreams differently,
 so the operator checks, before it does anything: otherwise it is skipped, as Sundial never
 ran it.  No extra task instance is needed for this.
+
+Sundial's backoff before Airflow 3.3 (no ``RetryPolicy``, and a jittered exponential
+backoff): the DAG retries after the shortest of Sundial's delays (``retry_delay``) and the
+operator, when a retry starts, defers for the rest of ``base * exponent ** n`` (a
+``DateTimeTrigger`` in the triggerer: no worker slot is held), then runs the attempt.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
-from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
-from airflow.sdk.exceptions import AirflowSkipException
+from sundial_compat.airflow_api import TRIGGER_FAIL_REPR, AirflowSkipException
 
 NEVER_RAN = ("upstream_failed", "skipped")
 
@@ -24,6 +28,9 @@ class SundialTask:
 
     ``required_upstreams`` / ``optional_upstreams``: Airflow task ids, given only when the
     task has optional upstreams (with required ones only, ALL_SUCCESS is Sundial's rule).
+    ``sundial_backoff``: ``{"base_seconds", "exponent"}``, given only for an Airflow
+    without ``RetryPolicy``: the rest of Sundial's delay is waited when a retry starts.
+    Each operator's ``execute`` starts with ``self.before_attempt(context)``.
     """
 
     def __init__(
@@ -31,11 +38,51 @@ class SundialTask:
         *,
         required_upstreams: list[str] | None = None,
         optional_upstreams: list[str] | None = None,
+        sundial_backoff: dict | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         self.required_upstreams = list(required_upstreams or ())
         self.optional_upstreams = list(optional_upstreams or ())
+        self.sundial_backoff = dict(sundial_backoff) if sundial_backoff else None
+        self._backoff_waited = False
+
+    def before_attempt(self, context) -> None:
+        """Skip as Sundial would have (``check_upstreams``), then wait out the rest of
+        Sundial's backoff (deferred) when this attempt is a retry."""
+        self.check_upstreams(context)
+        left = 0 if self._backoff_waited else self.backoff_left(context)
+        if left > 0:
+            from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+
+            self.log.info(
+                "Sundial's backoff: waiting %s s more before this attempt (deferred)",
+                left,
+            )
+            moment = datetime.now(timezone.utc) + timedelta(seconds=left)
+            self.defer(
+                trigger=DateTimeTrigger(moment=moment), method_name="after_backoff"
+            )
+
+    def backoff_left(self, context) -> float:
+        """Seconds of Sundial's delay before this attempt that Airflow's ``retry_delay``
+        did not already wait."""
+        if not self.sundial_backoff:
+            return 0
+        attempts_so_far = (getattr(context["ti"], "try_number", 1) or 1) - 1
+        if attempts_so_far < 1:
+            return 0
+        delay = int(
+            self.sundial_backoff["base_seconds"]
+            * self.sundial_backoff["exponent"] ** attempts_so_far
+        )
+        waited = self.retry_delay.total_seconds() if self.retry_delay else 0
+        return max(0.0, delay - waited)
+
+    def after_backoff(self, context, event=None):
+        """The attempt, once the backoff's trigger fired."""
+        self._backoff_waited = True
+        return self.execute(context)
 
     def check_upstreams(self, context) -> None:
         if not self.optional_upstreams:
