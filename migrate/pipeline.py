@@ -430,6 +430,7 @@ class _EstateBuild:
         report = {
             "report_version": REPORT_VERSION,
             "timezone": self.tz,
+            "airflow": {"version": self.target.minor, "proven_on": self.target.airflow},
             "summary": summary(processes, self.problems, exact_by_field),
             "invalid": invalid_entries(self.problems),
             "shared_files": self.shared,

@@ -368,6 +368,7 @@ def parity_json_chunks(report: dict, entries, sink: FragmentSink, messages):
         + f'  "timezone": {json.dumps(report["timezone"], ensure_ascii=False)},\n'.encode(
             "utf-8", "backslashreplace"
         )
+        + f'  "airflow": {json.dumps(report["airflow"])},\n'.encode()
         + f'  "summary": {json.dumps(report["summary"])},\n'.encode()
     )
     yield from _json_list(b"processes", entries, sink, last=False)
@@ -583,6 +584,9 @@ def _markdown_head(
         "# Sundial → Airflow parity report",
         "",
         f"Cron schedules evaluated in time zone **{report['timezone']}**.",
+        "",
+        f"Written for **Airflow {report['airflow']['version']}** (the DAGs, plugins, "
+        f"requirements.txt and Dockerfile; proven on {report['airflow']['proven_on']}).",
         "",
         f"- Processes converted: **{s['processes_converted']}**",
         f"- Invalid definitions skipped: **{s['definitions_invalid']}**",

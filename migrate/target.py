@@ -32,6 +32,11 @@ class AirflowTarget:
     :param retry_policy: ``airflow.sdk.RetryPolicy`` exists (an exact delay per try).
     :param mwaa_python: the Python of Amazon MWAA's image for this Airflow (its
         constraints file is the one for that Python).
+    :param continuous_needs_start_date: its ``@continuous`` timetable starts no run of a
+        DAG without a ``start_date`` (3.0 and 3.1).
+    :param workarounds: distribution -> (version, why): a dependency this Airflow breaks
+        on at today's release, pinned to one it works with (Airflow's constraints file
+        for the release pins the same).
     """
 
     minor: str
@@ -40,6 +45,8 @@ class AirflowTarget:
     moved: dict[tuple[str, str], str] = field(default_factory=dict)
     retry_policy: bool = False
     mwaa_python: str = "3.12"
+    continuous_needs_start_date: bool = False
+    workarounds: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def locate(self, ref: Ref) -> Ref:
         """``ref`` (written against 3.3) as this minor imports it."""
@@ -49,7 +56,11 @@ class AirflowTarget:
     @property
     def pins(self) -> dict[str, str]:
         """Every distribution requirements.txt pins, with its version."""
-        return {"apache-airflow": self.airflow, **self.providers}
+        return {
+            "apache-airflow": self.airflow,
+            **self.providers,
+            **{name: version for name, (version, _) in self.workarounds.items()},
+        }
 
     def constraints_url(self, python: str | None = None) -> str:
         """Airflow's constraints file for this release and Python (MWAA requires one)."""
@@ -85,12 +96,21 @@ TARGETS: dict[str, AirflowTarget] = {
             **_TIMETABLE_IN_CORE,
             ("airflow.sdk", "TriggerRule"): "airflow.utils.trigger_rule",
         },
+        continuous_needs_start_date=True,
+        workarounds={
+            "PyJWT": (
+                "2.10.1",
+                "with PyJWT 2.11+ Airflow 3.0.6's api-server logs no one in "
+                "(TypeError: Issuer (iss) must be a string)",
+            )
+        },
     ),
     "3.1": AirflowTarget(
         "3.1",
         "3.1.8",
         _providers("9.22.0", "1.12.0", "2.4.2", "5.2.3"),
         moved=_TIMETABLE_IN_CORE,
+        continuous_needs_start_date=True,
     ),
     "3.2": AirflowTarget(
         "3.2", "3.2.2", _providers("9.29.0", "1.13.1", "3.0.1", "5.2.5")

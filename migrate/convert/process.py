@@ -44,6 +44,7 @@ from migrate.target import target
 
 CRON_TIMETABLE = Ref("airflow.sdk", "CronTriggerTimetable")
 QUARTZ_TIMETABLE = Ref(f"{SUPPORT}.timetable", "QuartzTimetable")
+PENDULUM_DATETIME = Ref("pendulum", "datetime")  # a dependency of every Airflow 3
 BACKOFF = Ref(f"{SUPPORT}.retry", "SundialBackoff")
 RUN_OUTCOME = Ref(f"{SUPPORT}.outcome", "SundialRunOutcomeOperator")
 NOTIFICATIONS = Ref(f"{SUPPORT}.notify", "SundialNotifications")
@@ -210,10 +211,20 @@ def _schedule(
         buffer = schedule.buffer_seconds or 0
         if buffer == 0:
             dag.set("schedule", "@continuous", (field,), "schedule.continuous")
-            ledger.exact(
-                field,
-                "continuous with no buffer: '@continuous' starts a new run as soon as the previous ends",
-            )
+            message = "continuous with no buffer: '@continuous' starts a new run as soon as the previous ends"
+            if target(dag.airflow).continuous_needs_start_date:
+                dag.set(
+                    "start_date",
+                    Call(PENDULUM_DATETIME, (2000, 1, 1), (("tz", "UTC"),)),
+                    (field,),
+                    "schedule.continuous (Airflow 3.0/3.1 start no @continuous DAG "
+                    "without a start_date)",
+                )
+                message += (
+                    f"; start_date 2000-01-01 UTC, because Airflow {dag.airflow} starts no "
+                    "@continuous DAG without one (catchup=False: no run for the past)"
+                )
+            ledger.exact(field, message)
         else:
             dag.set("schedule", Seconds(buffer), (field,), "schedule.continuous")
             ledger.approximated(

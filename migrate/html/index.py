@@ -82,7 +82,9 @@ def render_index(
         '<a href="#kinds">Differences by kind</a><a href="#processes">Processes</a>'
         "</nav>",
         f"<p>{s['processes_converted']} processes converted, "
-        f"{s['definitions_invalid']} invalid definitions skipped; cron schedules "
+        f"{s['definitions_invalid']} invalid definitions skipped; written for "
+        f"<b>Airflow {text(report['airflow']['version'])}</b> (proven on "
+        f"{text(report['airflow']['proven_on'])}); cron schedules "
         f"evaluated in <b>{text(report['timezone'])}</b>. Machine-readable: "
         '<a href="parity.json">parity.json</a>, <a href="provenance.json">'
         'provenance.json</a>; Markdown: <a href="parity.md">parity.md</a>.</p>',

@@ -23,7 +23,10 @@ def requirements_text(wheel: str | None, airflow: AirflowTarget) -> str:
         f"# For {airflow.label}: the versions the DAGs in dags/ were proven with.",
     ]
     versions = airflow.pins
-    lines += [f"{name}=={versions[name]}" for name in sorted(versions)]
+    for name in sorted(versions):
+        if name in airflow.workarounds:
+            lines.append(f"# {airflow.workarounds[name][1]}")
+        lines.append(f"{name}=={versions[name]}")
     if wheel:
         lines += [
             "# sundial_compat: the support operators and the Quartz timetable plugin",

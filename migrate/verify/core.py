@@ -34,6 +34,7 @@ IMPORT_ERROR = "import error"
 NOT_PARSED = "not parsed"
 PAUSED_DIFFERS = "paused differs"
 NEXT_RUN_DIFFERS = "next run differs"
+ACTIVE_RUN_STATES = ("queued", "running")
 INVALID = "invalid definition"
 
 
@@ -79,10 +80,14 @@ class VerifyResult:
     entries: list[Entry]
     other_dags: list[dict]
     other_import_errors: list[dict]
+    # the Airflow minor the DAGs were converted for (parity.json), and a difference
+    # between it and the running Airflow's
+    target: str | None = None
+    target_issue: str | None = None
 
     @property
     def ok(self) -> bool:
-        return all(not e.issues for e in self.entries)
+        return all(not e.issues for e in self.entries) and not self.target_issue
 
     def exit_code(self) -> int:
         return 0 if self.ok else 1
@@ -100,6 +105,8 @@ class VerifyResult:
             "airflow_version": self.airflow_version,
             "checked_at": self.checked_at.isoformat(timespec="seconds"),
             "timezone": self.timezone,
+            "target": self.target,
+            "target_issue": self.target_issue,
             "counts": self.counts(),
             "processes": [e.as_dict() for e in self.entries],
             "other_dags": self.other_dags,
@@ -118,6 +125,7 @@ _LINE = re.compile(
     r'(?:, "file": ("(?:[^"\\]|\\.)*"))?'
 )
 _TZ = re.compile(r'\s*"timezone": ("(?:[^"\\]|\\.)*"),?\s*$')
+_TARGET = re.compile(r'\s*"airflow": (\{[^\n]*\}),?\s*$')
 
 
 def parity_path(report: Path) -> Path:
@@ -161,6 +169,34 @@ def read_report(report: Path) -> tuple[dict[str, ReportEntry], str | None]:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise VerifyUsageError(f"{path}: not a parity report ({exc})") from None
     return mapping, tz
+
+
+def read_target(report: Path) -> str | None:
+    """The Airflow minor the report's DAGs were converted for (None: not recorded)."""
+    with parity_path(report).open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh):
+            if m := _TARGET.match(line):
+                try:
+                    version = json.loads(m[1]).get("version")
+                except (ValueError, AttributeError):
+                    return None
+                return version if isinstance(version, str) else None
+            if n > 8:  # the header lines come first
+                return None
+    return None
+
+
+def target_difference(target: str | None, running: str | None) -> str | None:
+    """One line when the running Airflow is not the minor the DAGs were written for."""
+    if target is None or not isinstance(running, str):
+        return None
+    minor = ".".join(running.split(".")[:2])
+    if minor == target:
+        return None
+    return (
+        f"the DAGs were converted for Airflow {target}, but this Airflow is {running}: "
+        f"convert again with --airflow-version {minor} (and redeploy)"
+    )
 
 
 def _bundle_relative(file: str | None) -> str | None:
@@ -303,15 +339,17 @@ def run_verify(
                 )
             )
         planned = parse_time(dag.get("next_dagrun_run_after"))
-        last = None
-        if (
-            isinstance(process.schedule, ContinuousSchedule)
-            and process.schedule.buffer_seconds
-            and planned is not None
-            and to_ms(planned) > now_ms
+        last = running = None
+        if isinstance(process.schedule, ContinuousSchedule) and (
+            planned is None
+            or (process.schedule.buffer_seconds and to_ms(planned) > now_ms)
         ):
             run = client.latest_scheduled_run(found.dag_id)
             last = to_ms(parse_time(run.get("run_after"))) if run else None
+            if planned is None and run and run.get("state") in ACTIVE_RUN_STATES:
+                running = to_ms(
+                    parse_time(run.get("start_date") or run.get("run_after"))
+                )
         outcome = check_next_run(
             process.schedule,
             tz,
@@ -320,6 +358,7 @@ def run_verify(
             to_ms(parsed),
             summary=dag.get("timetable_summary"),
             last_scheduled_ms=last,
+            running_since_ms=running,
             show=show,
         )
         entry.sundial_next = show(outcome.sundial_next_ms) or _describe(
@@ -350,8 +389,17 @@ def run_verify(
         for e in errors
         if id(e) not in used_errors
     ]
+    target = read_target(report)
     return VerifyResult(
-        client.shown, client.version, now, tz, entries, other_dags, other_errors
+        client.shown,
+        client.version,
+        now,
+        tz,
+        entries,
+        other_dags,
+        other_errors,
+        target,
+        target_difference(target, client.version),
     )
 
 

@@ -13,6 +13,8 @@ convert generates (``catchup=False``, no ``start_date``):
   the scheduler can (what Sundial did when a fire was missed: one run, late);
 - a ``timedelta`` (continuous with a buffer) plans ``buffer`` after the previous
   scheduled run, or "now" for the first one; ``@continuous`` (no buffer) plans "now";
+  while a run of either is in progress (``max_active_runs=1``, as Sundial runs one at a
+  time) Airflow 3.0 plans nothing until it ends;
 - no schedule plans nothing.
 
 A paused DAG is planned the same way (every parse), it is just not started.  ``SLACK``
@@ -109,12 +111,15 @@ def check_next_run(
     summary: str | None = None,
     last_scheduled_ms: int | None = None,
     show=str,
+    running_since_ms: int | None = None,
 ) -> NextRun:
     """Is Airflow's planned run ``planned_ms`` the one Sundial's ``schedule`` implies?
 
     ``parsed_ms``: when Airflow last parsed the DAG; ``summary``: Airflow's
     ``timetable_summary``; ``last_scheduled_ms``: the latest scheduled run's run_after
-    (asked for delta schedules only); ``show(ms)`` formats an instant for messages."""
+    (asked for delta schedules only); ``running_since_ms``: when the scheduled run in
+    progress started, if one is (asked for continuous schedules with no planned run);
+    ``show(ms)`` formats an instant for messages."""
     if schedule is None:
         if planned_ms is None:
             return NextRun(None)
@@ -125,7 +130,13 @@ def check_next_run(
         )
     if isinstance(schedule, ContinuousSchedule):
         return _continuous(
-            schedule, planned_ms, now_ms, summary, last_scheduled_ms, show
+            schedule,
+            planned_ms,
+            now_ms,
+            summary,
+            last_scheduled_ms,
+            show,
+            running_since_ms,
         )
     assert isinstance(schedule, CronSchedule)
     fires = QuartzFires(schedule.quartz_expression(), tz)
@@ -168,7 +179,9 @@ def check_next_run(
     return NextRun(nxt, None, note)
 
 
-def _continuous(schedule, planned_ms, now_ms, summary, last_ms, show) -> NextRun:
+def _continuous(
+    schedule, planned_ms, now_ms, summary, last_ms, show, running_since_ms=None
+) -> NextRun:
     buffer = float(schedule.buffer_seconds or 0)
     if buffer == 0:
         if summary != "@continuous":
@@ -186,6 +199,13 @@ def _continuous(schedule, planned_ms, now_ms, summary, last_ms, show) -> NextRun
                 f"schedule is {summary or 'none'}"
                 + (f" ({period:g} s)" if period is not None else ""),
             )
+    if planned_ms is None and running_since_ms is not None:
+        return NextRun(
+            None,
+            None,
+            f"a run is in progress (since {show(running_since_ms)}): Airflow plans the "
+            "next one when it ends, as Sundial does",
+        )
     if planned_ms is None:
         return NextRun(None, "Airflow plans no run of this continuous process")
     if planned_ms <= now_ms + SLACK_MS:

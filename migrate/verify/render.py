@@ -66,6 +66,8 @@ def to_table(result: VerifyResult) -> str:
             f"- {e.get('bundle_name')}:{e.get('filename')}: {e.get('error')}"
             for e in result.other_import_errors
         ]
+    if result.target_issue:
+        lines_out.insert(0, f"- Airflow version: {result.target_issue}")
     if lines_out:
         out += ["", "Differences:", *lines_out]
     out.append("ALL GOOD" if result.ok else "DIFFERENCES FOUND")

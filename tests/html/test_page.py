@@ -154,6 +154,7 @@ def test_hostile_strings_are_text_on_the_page(
     kind = KindGroup("manual", task_a, description, 1, [process_name])
     report = {
         "timezone": "UTC",
+        "airflow": {"version": "3.0", "proven_on": "3.0.6"},
         "summary": {
             "processes_converted": 1,
             "definitions_invalid": 1,
@@ -176,6 +177,7 @@ def test_hostile_strings_are_text_on_the_page(
     text, _ = check(index, scripts=1)
     for value in (script, arg, env_value, image, queue, task_b):
         assert shown(value) in text
+    assert "written for Airflow 3.0 (proven on 3.0.6)" in text
     ((listed, dag_id, *_),) = rows_json(index)
     assert (listed, dag_id) == (
         process_name,

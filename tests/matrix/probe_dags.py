@@ -4,8 +4,10 @@ scheduler does, and step each timetable for the first N runs.
 
     python probe_dags.py DAGS_FOLDER START_ISO N
 
-Prints one JSON object: import errors, and per DAG its timetable's class and summary and
-the run times (epoch ms) from START on, catchup on, as the scheduler would plan them.
+Prints one JSON object: import errors, and per DAG its timetable's class and summary,
+the run times (epoch ms) from START on, catchup on, as the scheduler would plan them, and
+whether the scheduler plans a first run at all given the DAG's own start_date, end_date
+and catchup (an ``@continuous`` DAG with no start_date gets none on 3.0 and 3.1).
 Nothing here may import sundial-migrate: only what that Airflow has.
 """
 
@@ -53,6 +55,23 @@ def runs(timetable, start, count):
     return out
 
 
+def first_run_planned(dag, timetable) -> bool:
+    """The scheduler's first step: no previous run, the DAG's own time restriction."""
+    from airflow.timetables.base import TimeRestriction
+
+    restriction = TimeRestriction(
+        earliest=dag.start_date, latest=dag.end_date, catchup=dag.catchup
+    )
+    stepper = getattr(timetable, "next_dagrun_info_v2", None)
+    if stepper is not None:
+        info = stepper(last_dagrun_info=None, restriction=restriction)
+    else:
+        info = timetable.next_dagrun_info(
+            last_automated_data_interval=None, restriction=restriction
+        )
+    return info is not None
+
+
 def main():
     folder, start, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     start = pendulum.instance(datetime.fromisoformat(start))
@@ -69,6 +88,7 @@ def main():
             "timetable": type(timetable).__name__,
             "summary": timetable.summary,
             "runs": runs(timetable, start, count),
+            "first_run_planned": first_run_planned(back, timetable),
             "tasks": len(back.tasks),
             "paused_upon_creation": dag.is_paused_upon_creation,
         }

@@ -102,6 +102,8 @@ def test_first_runs_are_the_quartz_fire_times(converted):
             assert dag["timetable"] == "ContinuousTimetable", entry
         else:
             assert dag["runs"] == [] and dag["timetable"] == "NullTimetable", entry
+        # the scheduler's own first step starts every scheduled DAG
+        assert dag["first_run_planned"] is (schedule is not None), entry
     assert compared >= RUNS * 5  # the estates have many cron schedules
 
 

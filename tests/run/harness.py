@@ -40,12 +40,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def convert_run_fixtures(out: Path, sources: list[Path] | None = None) -> dict:
+def convert_run_fixtures(
+    out: Path, sources: list[Path] | None = None, airflow_version: str | None = None
+) -> dict:
     """Convert fixtures/run/*.json (fixtures/run/mappings.yaml: PagerDuty on, 1 s AWS polls)."""
     from migrate.pipeline import convert
 
     sources = sources or sorted(RUN_FIXTURES.glob("*.json"))
-    result = convert(sources, out, mappings=[RUN_MAPPINGS], timezone="UTC")
+    result = convert(
+        sources,
+        out,
+        mappings=[RUN_MAPPINGS],
+        timezone="UTC",
+        airflow_version=airflow_version,
+    )
     assert not result.problems, [str(p) for p in result.problems]
     from migrate.report import read_parity  # every finding with its message
 
@@ -112,11 +120,16 @@ class AirflowHome:
         dags: Path,
         plugins: Path,
         env: dict[str, str] | None = None,
+        bin_dir: Path | None = None,
     ):
         self.path = path
         self.dags = dags
         self.plugins = plugins
         self.extra_env = dict(env or {})
+        self.bin_dir = bin_dir  # another Airflow's virtualenv (tests/matrix); None: ours
+
+    def bin(self, name: str) -> str:
+        return str(self.bin_dir / name) if self.bin_dir else venv_bin(name)
 
     def environ(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = _clean_environ()
@@ -139,7 +152,7 @@ class AirflowHome:
         self, *args: str, env: dict[str, str] | None = None, timeout: float = 300
     ):
         return subprocess.run(
-            [venv_bin("airflow"), *args],
+            [self.bin("airflow"), *args],
             env=self.environ(env),
             cwd=self.path,
             capture_output=True,
@@ -165,7 +178,7 @@ class AirflowHome:
         if prepare is not None:
             prepare(run_out)
         output = self.path / f"dags-test-{dag_id}@{logical_date}.log"
-        cmd = [venv_bin("airflow"), "dags", "test", dag_id, logical_date]
+        cmd = [self.bin("airflow"), "dags", "test", dag_id, logical_date]
         if dag_file is not None:
             cmd += ["--dagfile-path", str(dag_file)]
         if mark_success:
@@ -227,13 +240,16 @@ class AirflowHome:
 class AirflowSession:
     """`airflow db migrate` once; hands out homes that copy the migrated database."""
 
-    def __init__(self, base: Path, dags: Path, plugins: Path):
+    def __init__(
+        self, base: Path, dags: Path, plugins: Path, bin_dir: Path | None = None
+    ):
         self.base = base
         self.dags = dags
         self.plugins = plugins
+        self.bin_dir = bin_dir
         self.template = base / "template-home"
         self.template.mkdir(parents=True, exist_ok=True)
-        home = AirflowHome(self.template, dags, plugins)
+        home = AirflowHome(self.template, dags, plugins, bin_dir=bin_dir)
         started = time.monotonic()
         proc = home.airflow("db", "migrate")
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -252,8 +268,10 @@ class AirflowSession:
         path.mkdir(parents=True)
         shutil.copy2(self.template / "airflow.db", path / "airflow.db")
         if converted is not None:
-            return AirflowHome(path, converted / "dags", converted / "plugins", env)
-        return AirflowHome(path, self.dags, self.plugins, env)
+            return AirflowHome(
+                path, converted / "dags", converted / "plugins", env, self.bin_dir
+            )
+        return AirflowHome(path, self.dags, self.plugins, env, self.bin_dir)
 
 
 def run_parallel(jobs: dict[str, callable], workers: int = 3) -> dict:

@@ -166,6 +166,21 @@ def test_continuous_schedules():
     )
 
 
+@pytest.mark.parametrize("buffer, summary", [(None, "@continuous"), (900, "0:15:00")])
+def test_no_plan_while_a_continuous_run_is_in_progress(buffer, summary):
+    """Airflow 3.0 plans nothing for a max_active_runs=1 DAG while its run is going:
+    Sundial too starts the next run only after this one; with no run going, no plan is
+    still a difference."""
+    now = ms(START)
+    schedule = ContinuousSchedule(buffer)
+    going = check_next_run(
+        schedule, "UTC", None, now, now, summary, running_since_ms=now - 60_000
+    )
+    assert going.problem is None and going.note.startswith("a run is in progress")
+    idle = check_next_run(schedule, "UTC", None, now, now, summary)
+    assert idle.problem == "Airflow plans no run of this continuous process"
+
+
 @pytest.mark.parametrize(
     "text, seconds",
     [
