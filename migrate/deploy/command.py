@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from pathlib import Path
 
@@ -48,15 +49,24 @@ _SHOWN = 20  # foreign files listed by name; the rest are counted
     show_default=True,
     help="Airflow connection the S3 bundle reads with (printed entry only).",
 )
+@click.option(
+    "--layout",
+    type=click.Choice(["bundle", "mwaa"]),
+    default="bundle",
+    show_default=True,
+    help="bundle: DIR/dags/ as a DAG bundle.  mwaa: an Amazon MWAA environment's bucket "
+    "(dags/, plugins.zip, requirements.txt with the constraints line).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 def deploy_command(
-    out_dir, to, endpoint_url, dry_run, force, bundle_name, aws_conn_id, quiet
+    out_dir, to, endpoint_url, dry_run, force, bundle_name, aws_conn_id, layout, quiet
 ):
     """Mirror DIR/dags/ (the output of migrate convert) to where Airflow reads DAGs.
 
     \b
       migrate deploy out/ --to s3://my-airflow-dags/sundial
       migrate deploy out/ --to /mnt/efs/airflow/dags/sundial
+      migrate deploy out/ --to s3://my-mwaa-bucket --layout mwaa
 
     Uploads only files whose content changed (sha256), deletes files it wrote earlier
     that are gone from DIR/dags, and never overwrites or deletes a file it did not write
@@ -68,6 +78,13 @@ def deploy_command(
     Prints the dag_bundle_config_list entry (JSON) for Airflow's configuration.  The
     support code is not in the bundle: install DIR/requirements.txt into every Airflow
     component (see DIR/Dockerfile).
+
+    With --layout mwaa, --to is the MWAA environment's bucket (and prefix, if its paths
+    have one): DIR/dags/ goes to dags/, the support package to plugins.zip, and a
+    requirements.txt naming Airflow's constraints file for the Airflow the DAGs were
+    converted for; another plugins.zip or requirements.txt already there is not replaced
+    (merge ours into it).  The bucket must keep versions; prints the environment's
+    paths and object versions (JSON) and the `aws mwaa update-environment` command.
 
     Exit codes: 0 deployed (or, with --dry-run, planned); 2 the deploy could not run
     (no such bucket, access denied, a file at the target that is not ours...).
@@ -91,6 +108,7 @@ def deploy_command(
             bundle_name=bundle_name,
             aws_conn_id=aws_conn_id,
             progress=None if quiet else progress,
+            layout=layout,
         )
     except DeployError as exc:
         for line in str(exc).splitlines():
@@ -145,9 +163,34 @@ def deploy_command(
                 "or build the image in its Dockerfile)",
                 err=True,
             )
-        click.echo(
-            "Airflow: put this in [dag_processor] dag_bundle_config_list "
-            "(env AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST), next to any other bundles:",
-            err=True,
+        if done.mwaa is not None and not dry_run:
+            click.echo(_mwaa_next_step(done, plan.target), err=True)
+        elif done.bundle is not None:
+            click.echo(
+                "Airflow: put this in [dag_processor] dag_bundle_config_list "
+                "(env AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST), next to any other bundles:",
+                err=True,
+            )
+    if done.mwaa is not None:
+        click.echo(json.dumps(done.mwaa.as_dict()))
+    else:
+        click.echo(config_json(done.bundle))
+
+
+def _mwaa_next_step(done, where: str) -> str:
+    from migrate.deploy.mwaa import PLUGINS_ZIP, REQUIREMENTS
+
+    if not where.startswith("s3://"):
+        return (
+            f"MWAA: the layout is in {where} (an environment reads it from its S3 "
+            "bucket: deploy there with --to s3://BUCKET --layout mwaa)"
         )
-    click.echo(config_json(done.bundle))
+    if {PLUGINS_ZIP, REQUIREMENTS} & set(done.result.uploaded):
+        return (
+            "MWAA: installs the new plugins.zip and requirements.txt only when the "
+            f"environment is updated to them: {done.mwaa.command()}"
+        )
+    return (
+        "MWAA: plugins.zip and requirements.txt unchanged, no environment update "
+        "needed (MWAA picks up DAG files by itself)"
+    )

@@ -58,9 +58,10 @@ class LocalFile:
     sha256: str
     md5: str
     size: int
+    content: bytes | None = None  # made at deploy time (MWAA's plugins.zip), not read
 
     def read(self) -> bytes:
-        return self.path.read_bytes()
+        return self.content if self.content is not None else self.path.read_bytes()
 
 
 def local_files(out_dir: Path) -> list[LocalFile]:

@@ -132,23 +132,35 @@ class S3Target:
         )
 
     # -- the Target protocol ----------------------------------------------------------
+    # what scan lists under the prefix: everything ("") or, for a layout that shares
+    # the prefix with others (MWAA's bucket), only these folders ("dags/") and files
+    roots: tuple[str, ...] = ("",)
+
+    def _listed(self) -> dict[str, str]:
+        """rel -> ETag of every object under the prefix that one of ``roots`` covers."""
+        listed: dict[str, str] = {}
+        base = f"{self.prefix}/" if self.prefix else ""
+        for root in self.roots:
+            token = None
+            while True:
+                kwargs = {"Bucket": self.bucket, "Prefix": base + root}
+                if token:
+                    kwargs["ContinuationToken"] = token
+                page = self._call("list_objects_v2", self.description, **kwargs)
+                for obj in page.get("Contents", []):
+                    rel = obj["Key"][len(base) :]
+                    if not rel or rel.endswith("/"):
+                        continue  # "folder" placeholders
+                    if root and not root.endswith("/") and rel != root:
+                        continue  # plugins.zip.old when asked for plugins.zip
+                    listed[rel] = obj.get("ETag", "").strip('"')
+                if not page.get("IsTruncated"):
+                    break
+                token = page.get("NextContinuationToken")
+        return listed
+
     def scan(self) -> Scan:
-        listed: dict[str, str] = {}  # rel -> ETag
-        list_prefix = f"{self.prefix}/" if self.prefix else ""
-        token = None
-        while True:
-            kwargs = {"Bucket": self.bucket, "Prefix": list_prefix}
-            if token:
-                kwargs["ContinuationToken"] = token
-            page = self._call("list_objects_v2", self.description, **kwargs)
-            for obj in page.get("Contents", []):
-                rel = obj["Key"][len(list_prefix) :]
-                if not rel or rel.endswith("/"):
-                    continue  # "folder" placeholders
-                listed[rel] = obj.get("ETag", "").strip('"')
-            if not page.get("IsTruncated"):
-                break
-            token = page.get("NextContinuationToken")
+        listed = self._listed()
         manifest: dict[str, dict] = {}
         if MANIFEST in listed:
             body = self._call(
@@ -184,7 +196,7 @@ class S3Target:
             Bucket=self.bucket,
             Key=self.key(rel),
             Body=data,
-            ContentType="text/x-python" if rel.endswith(".py") else "text/plain",
+            ContentType=_content_type(rel),
             Metadata={SHA_KEY: sha256},
         )
         etag = answer.get("ETag")
@@ -206,3 +218,11 @@ class S3Target:
             ContentType="application/json",
             Metadata={SHA_KEY: hashlib.sha256(data).hexdigest()},
         )
+
+
+def _content_type(rel: str) -> str:
+    if rel.endswith(".py"):
+        return "text/x-python"
+    if rel.endswith(".zip"):
+        return "application/zip"
+    return "text/plain"

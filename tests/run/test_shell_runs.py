@@ -217,11 +217,17 @@ def test_retries_attempts_and_backoff(shell_runs, parity, shell_minor):
             assert script_gap >= wanted, (name, n, script_gap, wanted)
             if TARGETS[shell_minor].retry_policy:
                 assert airflow_gap >= wanted, (name, n, airflow_gap, wanted)
-            # and not some unrelated default delay (Airflow's is 300 s)
-            assert script_gap < wanted + 20, (name, n, script_gap, wanted)
+            # and not some unrelated default delay (Airflow's is 300 s); the margin is
+            # `airflow dags test` starting the try (twice when deferred) on a busy machine
+            assert script_gap < wanted + 150, (name, n, script_gap, wanted)
             checked += 1
     assert checked == 2 + 2 + 1  # exp x2, linear x2, recovers x1
-    deferred = "next_method='after_backoff'" in result.output.read_text(errors="replace")
+    output = result.output.read_text(errors="replace")
+    deferred = (
+        "Sundial's backoff: waiting" in output
+        and "more before this attempt (deferred)" in output
+        and "DateTimeTrigger" in output
+    )
     # below 3.3 the longer waits were the operator's deferral (no worker held)
     assert deferred == (not TARGETS[shell_minor].retry_policy)
 
