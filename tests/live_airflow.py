@@ -1,10 +1,15 @@
-"""A real Airflow 3.3 on 127.0.0.1: metadata database, api-server, dag-processor and
+"""A real Airflow 3 on 127.0.0.1: metadata database, api-server, dag-processor and
 scheduler (and a triggerer when asked), for the tests that need Airflow running.
 
-- Database: sqlite with the LocalExecutor (Airflow 3.3 accepts the pair; ``airflow db
-  migrate`` takes ~3 s).  ``task_slots`` is the default pool's size: 0 (the verify
-  tests) lets the scheduler plan and start DAG runs, which moves ``next_dagrun``, while no
-  task ever takes a worker; the run tests give it slots and run tasks for real.
+- Two shapes.  Production's (``distributed()``): a PostgreSQL metadata database (a
+  throwaway cluster, fixtures/db/cluster.py) and the CeleryExecutor with a Redis broker
+  (Debian's ``redis-server``) and two Celery workers, each its own process tree, so a
+  task's try and its resume after a deferral may land on different workers.  The
+  lightest (the default, for the older-Airflow matrix whose virtualenvs carry no Celery):
+  sqlite with the LocalExecutor.
+- ``task_slots`` is the default pool's size: 0 (the verify tests) lets the scheduler plan
+  and start DAG runs, which moves ``next_dagrun``, while no task ever takes a worker; the
+  run tests give it slots and run tasks for real.
 - DAGs: from ``bundle`` (a ``dag_bundle_config_list`` entry, e.g. an S3 bundle on moto) or
   from ``dags_folder``; support code from ``plugins_folder``, or (empty plugins folder)
   from a package installed into ``python``'s environment.
@@ -17,11 +22,15 @@ scheduler (and a triggerer when asked), for the tests that need Airflow running.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -30,6 +39,107 @@ from tests.run.harness import free_port
 
 LIFETIME_S = 900  # `timeout` for every Airflow process, whatever happens to the test
 PASSWORD = "verify-test-password"
+
+
+class RedisServer:
+    """Debian's redis-server on a free 127.0.0.1 port, nothing persisted."""
+
+    def __init__(self, base: Path):
+        base.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log = open(base / "redis.log", "w", encoding="utf-8")
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError(
+                "redis-server not found: install the Debian package 'redis-server'"
+            )
+        self.proc = subprocess.Popen(
+            ["timeout", str(LIFETIME_S), binary, "--port", str(self.port)]
+            + ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            + ["--dir", str(base)],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        atexit.register(self.stop)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 1) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(
+                    f"redis-server did not start: {(base / 'redis.log').read_text()}"
+                )
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(timeout=10)
+        self.log.close()
+
+
+@dataclass
+class Backend:
+    """Where Airflow keeps its state and how it runs tasks."""
+
+    database_url: str | None = None  # None: sqlite in AIRFLOW_HOME
+    celery_broker: str | None = None  # None: LocalExecutor
+    celery_result_backend: str | None = None
+    workers: int = 0
+
+    def env(self, home: Path) -> dict[str, str]:
+        env = {
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database_url
+            or f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__CORE__EXECUTOR": (
+                "CeleryExecutor" if self.celery_broker else "LocalExecutor"
+            ),
+        }
+        if self.database_url:  # psycopg 3 serves the async engine too (no asyncpg)
+            env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = self.database_url
+        if self.celery_broker:
+            env.update(
+                {
+                    "AIRFLOW__CELERY__BROKER_URL": self.celery_broker,
+                    "AIRFLOW__CELERY__RESULT_BACKEND": self.celery_result_backend,
+                    "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
+                    "AIRFLOW__CELERY__SYNC_PARALLELISM": "1",
+                }
+            )
+        return env
+
+
+@contextlib.contextmanager
+def distributed(base: Path, workers: int = 2):
+    """Production's shape: PostgreSQL + CeleryExecutor on Redis with ``workers``
+    workers.  Yields the Backend for LiveAirflow; stops both servers after."""
+    from fixtures.db.cluster import PASSWORD as PG_PASSWORD, SUPERUSER, PostgresCluster
+
+    base = Path(base)
+    with PostgresCluster() as cluster:
+        cluster.create_database("airflow")
+        redis = RedisServer(base / "redis")
+        try:
+            where = f"{SUPERUSER}:{PG_PASSWORD}@127.0.0.1:{cluster.port}/airflow"
+            yield Backend(
+                database_url=f"postgresql+psycopg://{where}",
+                celery_broker=redis.url,
+                celery_result_backend=f"db+postgresql+psycopg://{where}",
+                workers=workers,
+            )
+        finally:
+            redis.stop()
 
 
 def s3_bundle(bucket: str, prefix: str) -> dict:
@@ -72,6 +182,7 @@ class LiveAirflow:
         task_slots: int = 0,
         triggerer: bool = False,
         env: dict[str, str] | None = None,
+        backend: Backend | None = None,
     ):
         self.base = Path(base)
         self.home = self.base / "home"
@@ -81,6 +192,7 @@ class LiveAirflow:
             plugins_folder.mkdir()
         self.python = python
         self.triggerer = triggerer
+        self.backend = backend or Backend()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.procs: list[subprocess.Popen] = []
@@ -93,8 +205,7 @@ class LiveAirflow:
         base_env.update(
             {
                 "AIRFLOW_HOME": str(self.home),
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
-                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                **self.backend.env(self.home),
                 "AIRFLOW__CORE__PARALLELISM": "4",
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__DEFAULT_POOL_TASK_SLOT_COUNT": str(task_slots),
@@ -158,6 +269,18 @@ class LiveAirflow:
         self._spawn("scheduler", "scheduler", "--skip-serve-logs")
         if self.triggerer:
             self._spawn("triggerer", "triggerer", "--skip-serve-logs")
+        for n in range(1, self.backend.workers + 1):
+            # each its own host name; logs go to the shared log folder (no log server)
+            self._spawn(
+                f"worker-{n}",
+                "celery",
+                "worker",
+                "--celery-hostname",
+                f"worker-{n}@%h",
+                "--skip-serve-logs",
+                "--without-gossip",
+                "--without-mingle",
+            )
         deadline = time.monotonic() + 120
         while True:
             for proc in self.procs:

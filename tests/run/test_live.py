@@ -1,5 +1,6 @@
-"""The generated DAGs in a running Airflow: scheduler (LocalExecutor), dag-processor,
-triggerer and api-server on 127.0.0.1, as users run them.
+"""The generated DAGs in a running Airflow shaped as production runs it: a PostgreSQL
+metadata database, the CeleryExecutor on Redis with two workers, scheduler,
+dag-processor, triggerer and api-server on 127.0.0.1.
 
 Two things only a running Airflow shows:
 - deferred AWS waits run in the triggerer (no worker slot held) and an attempt past
@@ -12,13 +13,14 @@ Two things only a running Airflow shows:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
 
 import pytest
 
-from tests.live_airflow import LiveAirflow, aws_connection
+from tests.live_airflow import LiveAirflow, aws_connection, distributed
 from tests.run.harness import RUN_FIXTURES, convert_run_fixtures
 from tests.run.sinks import PagerDutySink, SmtpSink
 from tests.run.sundial_rules import email_recipients, load_processes, pages
@@ -108,16 +110,19 @@ def live(moto, tmp_path_factory):
         **smtp.airflow_connection(),
         **pager.airflow_connection(pager_conn, service_key),
     }
-    airflow = LiveAirflow(
-        base / "airflow",
-        sys.executable,
-        dags_folder=out / "dags",
-        plugins_folder=out / "plugins",
-        task_slots=4,
-        triggerer=True,
-        env=env,
-    )
+    servers = contextlib.ExitStack()
+    airflow = None
     try:
+        airflow = LiveAirflow(
+            base / "airflow",
+            sys.executable,
+            dags_folder=out / "dags",
+            plugins_folder=out / "plugins",
+            task_slots=4,
+            triggerer=True,
+            env=env,
+            backend=servers.enter_context(distributed(base / "servers", workers=2)),
+        )
         airflow.start()
         dag_ids = {e["dag_id"] for e in entries.values()}
         airflow.wait_for(
@@ -131,7 +136,9 @@ def live(moto, tmp_path_factory):
             "run_out": run_out,
         }
     finally:
-        airflow.stop()
+        if airflow is not None:
+            airflow.stop()
+        servers.close()
         smtp.stop()
         pager.stop()
 
@@ -232,3 +239,17 @@ def test_pagerduty_after_consecutive_failures(notify_runs):
             )
         paged_runs += bool(events)
     assert paged_runs == 2
+
+
+def test_the_tasks_ran_on_the_celery_workers(live):
+    """Not in the scheduler's process: the CeleryExecutor handed them to the workers,
+    whose logs name the DAG runs they served."""
+    airflow = live["airflow"]
+    assert airflow.env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert airflow.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
+    served = [
+        path.name
+        for path in sorted(airflow.base.glob("worker-*.log"))
+        if "dag_id=run-" in path.read_text(errors="replace")
+    ]
+    assert served, airflow.logs()

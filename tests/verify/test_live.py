@@ -1,11 +1,13 @@
 """Go live for real: the fixture estate converted, `migrate deploy`ed to an S3 bucket on a
-moto server, served to a real Airflow 3.3 (api-server, dag-processor, scheduler) through
+moto server, served to a real Airflow 3.3 (api-server, dag-processor, scheduler, two
+Celery workers; PostgreSQL metadata database, Redis broker) through
 the amazon provider's S3DagBundle, with the support package installed by
 `pip install -r requirements.txt` and no plugins folder; then `migrate verify` against
 the api-server.  See tests/live_airflow.py for the set-up and its trade-offs."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -19,7 +21,13 @@ import requests
 from tests.conftest import ESTATE, ROOT
 from tests.run.harness import MotoServer
 from tests.support.venv import FreshVenv
-from tests.live_airflow import PASSWORD, LiveAirflow, aws_connection, s3_bundle
+from tests.live_airflow import (
+    PASSWORD,
+    LiveAirflow,
+    aws_connection,
+    distributed,
+    s3_bundle,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -49,6 +57,7 @@ def live(tmp_path_factory, converted_estate):
     shutil.copytree(ESTATE_OUT, out)
     moto = MotoServer(base / "moto")
     airflow = None
+    servers = contextlib.ExitStack()
     try:
         moto.client("s3").create_bucket(Bucket=BUCKET)
         aws = {
@@ -87,6 +96,7 @@ def live(tmp_path_factory, converted_estate):
             venv.python,
             bundle=s3_bundle(BUCKET, PREFIX),
             env=aws_connection(moto.endpoint),
+            backend=servers.enter_context(distributed(base / "servers", workers=2)),
         )
         airflow.start()
         report = json.loads((out / "report" / "parity.json").read_text())
@@ -107,6 +117,7 @@ def live(tmp_path_factory, converted_estate):
     finally:
         if airflow is not None:
             airflow.stop()
+        servers.close()
         moto.stop()
 
 
