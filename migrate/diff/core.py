@@ -99,6 +99,8 @@ class DiffResult:
     dags_loaded: int
     distinct_sundial_schedules: int
     distinct_airflow_timetables: int
+    airflow_target: str | None = None  # the minor the DAGs were converted for
+    airflow_stepped: str | None = None  # the Airflow whose timetables were stepped
     history_window: tuple[str, str] | None = None
 
     @property
@@ -120,6 +122,10 @@ class DiffResult:
             "timezone": self.timezone,
             "start": self.start.isoformat(),
             "horizon_days": self.horizon_days,
+            "airflow": {
+                "written_for": self.airflow_target,
+                "stepped_with": self.airflow_stepped,
+            },
             "dags_loaded": self.dags_loaded,
             "distinct_schedules_computed": {
                 "sundial": self.distinct_sundial_schedules,
@@ -209,6 +215,7 @@ def run_diff(
             f"--horizon {horizon_days}: must be a positive number of days"
         )
     mapping, report_tz = report_mapping(dags_dir)
+    written_for = _written_for(dags_dir)
     tz = timezone_name or report_tz or "UTC"
     try:
         ZoneInfo(tz)
@@ -303,6 +310,7 @@ def run_diff(
         _compare_schedule(
             process.schedule, behaviour, tz, start_ms, end_ms, cache, entry, show
         )
+        _target_rules(process.schedule, dag, written_for, entry)
         paused = bool(process.paused)
         if dag.paused_upon_creation != paused:
             entry.issues.append(
@@ -349,12 +357,59 @@ def run_diff(
         dags_loaded=len(dags.dags),
         distinct_sundial_schedules=sundial_n,
         distinct_airflow_timetables=airflow_n,
+        airflow_target=written_for.minor if written_for else None,
+        airflow_stepped=_installed_airflow(),
         history_window=(
             (show(runs.first_ms), show(runs.last_ms))
             if runs is not None and runs.first_ms is not None
             else None
         ),
     )
+
+
+def _written_for(dags_dir: Path):
+    """The AirflowTarget the DAGs were converted for (report/parity.json), or None."""
+    from migrate.target import UnknownTarget, target
+    from migrate.verify.core import read_target
+
+    report = dags_dir.parent / "report" / "parity.json"
+    if not report.is_file():
+        return None
+    try:
+        minor = read_target(report)
+        return target(minor) if minor else None
+    except (OSError, UnknownTarget):
+        return None
+
+
+def _installed_airflow() -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version("apache-airflow")
+    except Exception:  # noqa: BLE001 - only shown
+        return None
+
+
+def _target_rules(schedule, dag: DagInfo, written_for, entry) -> None:
+    """Where the target Airflow's scheduler plans differently from the one stepped here:
+    its own rule.  (The timetables themselves plan the same runs on 3.0-3.3: the version
+    matrix, tests/matrix, steps each in its own Airflow.)"""
+    if (
+        written_for is not None
+        and written_for.continuous_needs_start_date
+        and isinstance(schedule, ContinuousSchedule)
+        and dag.timetable_type.endswith(".ContinuousTimetable")
+        and not dag.has_start_date
+    ):
+        entry.issues.append(
+            Issue(
+                SCHEDULE_DIFFERS,
+                f"Airflow {written_for.minor} (the DAGs' target) starts no run of an "
+                "@continuous DAG without a start_date: this DAG would never run (give it "
+                "one, or convert again)",
+            )
+        )
 
 
 def _describe_sundial(schedule, tz: str) -> str:

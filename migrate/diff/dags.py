@@ -34,6 +34,7 @@ class DagInfo:
     summary: str
     paused_upon_creation: bool
     process: str | None  # the Sundial process named in doc_md
+    has_start_date: bool = False
 
     @property
     def timetable_key(self) -> tuple[str, str]:
@@ -206,6 +207,7 @@ def _info(dag, rel: str, coerce, qualname) -> DagInfo:
         summary=str(getattr(timetable, "summary", "")),
         paused_upon_creation=_paused(dag.is_paused_upon_creation),
         process=match.group(1) if match else None,
+        has_start_date=dag.start_date is not None,
     )
 
 

@@ -72,6 +72,11 @@ def to_table(result: DiffResult, pairs_shown: int = 3) -> str:
         f"({result.distinct_sundial_schedules} Sundial, {result.distinct_airflow_timetables} "
         "Airflow)"
     )
+    if result.airflow_target:
+        head += (
+            f"; DAGs written for Airflow {result.airflow_target}, timetables stepped "
+            f"with Airflow {result.airflow_stepped or '?'}"
+        )
     out = [head, "", *lines, "", counts]
     if result.history_window:
         out.append(

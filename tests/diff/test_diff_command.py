@@ -198,3 +198,34 @@ def test_bad_input_is_one_line_and_exit_2(estate_copy, tmp_path):
         code, output = run(*args)
         assert code == 2, (args, output)
         assert output.startswith("error: ") and output.count("\n") == 1, output
+
+
+def test_the_targets_scheduler_rules_hold(tmp_path):
+    """DAGs converted for Airflow 3.0 are held to 3.0's scheduler: its @continuous
+    timetable starts no DAG without a start_date (3.2 and later do), so the 3.0 DAG
+    without one differs, with it is at parity; the header names both Airflows."""
+    from importlib.metadata import version
+
+    from migrate.pipeline import convert
+
+    out = tmp_path / "out"
+    convert([ESTATE], out, timezone="UTC", airflow_version="3.0")
+    code, output = diff(out, "--json")
+    report = json.loads(output)
+    assert code == 0, [p for p in report["processes"] if p["issues"]]
+    assert report["airflow"] == {
+        "written_for": "3.0",
+        "stepped_with": version("apache-airflow"),
+    }
+    dag = out / "dags" / "partner-feed-ingest.py"
+    text = dag.read_text()
+    assert '    start_date=datetime(2000, 1, 1, tz="UTC"),\n' in text
+    dag.write_text(text.replace('    start_date=datetime(2000, 1, 1, tz="UTC"),\n', ""))
+    code, output = diff(out)
+    assert code == 1, output
+    assert (
+        "- partner-feed-ingest: schedule differs: Airflow 3.0 (the DAGs' target) "
+        "starts no run of an @continuous DAG without a start_date" in output
+    )
+    assert "DAGs written for Airflow 3.0, timetables stepped with Airflow 3.3" in output
+    assert "parity: 27" in output
