@@ -2,9 +2,9 @@
 
 Ownership: every file the tool writes is recorded in a manifest at the target
 (``.sundial-migrate-deploy.json``, beside the DAG files: Airflow parses only Python
-files) with its sha256 and the target's own version token (an S3 ETag); S3 objects also
-carry the sha256 as object metadata, so an upload whose manifest was never written (an
-interrupted run) is still known as ours.  A file at the target that is not recorded, or
+files) with its sha256 and the target's own version token (an S3 ETag); only what the
+record lists, unchanged, is ours.  An upload whose manifest was never written (an
+interrupted run) has the bytes the re-run would write, so the re-run adopts it.  A file at the target that is not recorded, or
 that changed since the tool wrote it, is foreign: it is never overwritten or deleted
 without ``force``.  A foreign file with exactly the content the tool would write (copied
 there by hand before) is adopted: recorded as ours, not rewritten.

@@ -1,11 +1,13 @@
 """The S3 target: ``s3://BUCKET/PREFIX``, read by the amazon provider's ``S3DagBundle``.
 
 Each DAG file ``DIR/dags/<file>`` becomes the object ``PREFIX/<file>`` with the metadata
-``sundial-migrate-sha256`` (its content hash: the ownership mark, and what "changed"
-means).  The manifest object ``PREFIX/.sundial-migrate-deploy.json`` records every
-object's sha256 and ETag, so a run needs one listing and one read: an object whose
-listed ETag is the recorded one is ours and unchanged since; any other object is asked
-for its metadata (one HEAD each).
+``sundial-migrate-sha256`` (its content hash, for people looking at the bucket).  The
+manifest object ``PREFIX/.sundial-migrate-deploy.json`` is the ownership record: every
+object's sha256 and ETag, so a run needs one listing and one read.  An object whose
+listed ETag is the recorded one is ours and unchanged since; any other object is not
+ours, whatever its metadata says (``aws s3 cp`` copies metadata with the object): it is
+kept, or adopted when its plain-MD5 ETag shows the very bytes the tool would write (how
+the uploads of an interrupted run, whose record was never written, become ours again).
 
 Credentials and region come the usual boto3 way (environment, profile, instance or task
 role); ``endpoint_url`` serves S3-compatible stores.  botocore errors become one line
@@ -178,15 +180,11 @@ class S3Target:
             if recorded is not None and recorded.get("token") == etag:
                 remote[rel] = Remote(rel, True, recorded["sha256"], token=etag)
                 continue
-            head = self._call(
-                "head_object", self.where(rel), Bucket=self.bucket, Key=self.key(rel)
-            )
-            sha = (head.get("Metadata") or {}).get(SHA_KEY)
-            if sha:
-                remote[rel] = Remote(rel, True, sha, token=etag)
-            else:
-                md5 = etag if _PLAIN_MD5.match(etag) else None
-                remote[rel] = Remote(rel, False, None, md5=md5, token=etag)
+            # not in the ownership record as it is now: not ours, whatever its
+            # metadata says (metadata is copied with the object); the same bytes as
+            # ours (its plain-MD5 ETag says so) are adopted by the plan
+            md5 = etag if _PLAIN_MD5.match(etag) else None
+            remote[rel] = Remote(rel, False, None, md5=md5, token=etag)
         return Scan(remote, manifest)
 
     def put(self, rel: str, data: bytes, sha256: str) -> str | None:

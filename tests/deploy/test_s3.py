@@ -198,15 +198,32 @@ def test_identical_content_copied_by_hand_is_adopted_not_rewritten(
     assert done.result.deleted == ["legacy-crm-sync.py"]
 
 
-def test_ownership_survives_a_lost_manifest(out_dir, bucket, aws_env, moto_s3):
+def test_a_lost_manifest_is_healed_by_content_not_by_metadata(
+    out_dir, bucket, aws_env, moto_s3
+):
+    """An interrupted run's uploads (no record written) have the bytes the re-run would
+    write: adopted, nothing uploaded again; an object copied into the prefix with our
+    metadata is still someone else's and is not deleted."""
     assert run(out_dir, bucket.url(), aws_env)[0] == 0
     bucket.s3.delete_object(Bucket=bucket.name, Key=MANIFEST_KEY)
     since = recorded(moto_s3)
     done = deploy(out_dir, bucket.url(), endpoint_url=aws_env)
-    assert len(done.result.plan.unchanged) == 28 and not done.result.uploaded
+    assert len(done.result.plan.adopted) == 28 and not done.result.uploaded
     assert writes(moto_s3, since, bucket.name) == [
         f"PUT {moto_s3.endpoint}/{bucket.name}/{MANIFEST_KEY}"
     ]
+    ours = f"{PREFIX}/orders-nightly-etl.py"
+    bucket.s3.copy_object(  # someone copies one of ours, metadata and all
+        Bucket=bucket.name,
+        Key=f"{PREFIX}/copied_by_hand.py",
+        CopySource={"Bucket": bucket.name, "Key": ours},
+    )
+    assert bucket.metadata(f"{PREFIX}/copied_by_hand.py") == bucket.metadata(ours)
+    done = deploy(out_dir, bucket.url(), endpoint_url=aws_env)
+    assert done.result.deleted == [] and done.result.plan.kept_foreign == [
+        "copied_by_hand.py"
+    ]
+    assert f"{PREFIX}/copied_by_hand.py" in bucket.objects(PREFIX)
 
 
 def test_dry_run_lists_the_changes_and_makes_none(out_dir, bucket, aws_env):
