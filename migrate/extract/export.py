@@ -11,12 +11,11 @@ from typing import Any, Callable, Iterable, Iterator
 from migrate.extract import api, db
 from migrate.extract.http import Client, ExportError, HttpOptions, redact_url
 from migrate.extract.stored_form import doubled_dependencies
-from migrate.extract.writer import ExportWriter, iso
+from migrate.extract.writer import TOOL, ExportWriter, iso
 from migrate.sundial.model import GENERATIONS, SourceRef
 from migrate.sundial.wire import read_process
 
 UTC = timezone.utc
-TOOL = "sundial-migrate"
 
 
 @dataclass

@@ -109,6 +109,33 @@ def _write_file(path: str, data: bytes) -> None:
         os.close(fd)
 
 
+TOOL = "sundial-migrate"  # the manifest's "tool": what marks an export as ours
+
+
+def _not_a_previous_export(out: Path) -> str | None:
+    """Why ``out`` may not be replaced, or None: it must be an export this tool wrote,
+    holding nothing but the files its manifest lists (a web app's ``manifest.json``, or
+    the user's notes added to an export, are not ours to delete)."""
+    try:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "is not a previous export (no manifest.json)"
+    except (OSError, ValueError, UnicodeDecodeError):
+        return "its manifest.json is not an export manifest"
+    if not isinstance(manifest, dict) or manifest.get("tool") != TOOL:
+        return "its manifest.json was not written by sundial-migrate export"
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        return "its manifest.json lists no files"
+    for path in sorted(out.rglob("*")):
+        rel = path.relative_to(out).as_posix()
+        if path.is_dir() and not path.is_symlink():
+            continue
+        if rel != MANIFEST and rel not in files:
+            return f"holds {rel}, which the previous export did not write"
+    return None
+
+
 class ExportWriter:
     """Collects the files of one export in a temporary directory next to ``out``."""
 
@@ -117,11 +144,13 @@ class ExportWriter:
         if self.out.exists():
             if not self.out.is_dir():
                 raise ExportError(f"--out {out}: exists and is not a directory")
-            if any(self.out.iterdir()) and not (self.out / MANIFEST).is_file():
-                raise ExportError(
-                    f"--out {out}: exists, is not empty and is not a previous export "
-                    "(choose a new directory; an export replaces only an older export)"
-                )
+            if any(self.out.iterdir()):
+                problem = _not_a_previous_export(self.out)
+                if problem:
+                    raise ExportError(
+                        f"--out {out}: exists, is not empty and {problem} (choose a new "
+                        "directory; an export replaces only an older export, whole)"
+                    )
         try:
             self.out.parent.mkdir(parents=True, exist_ok=True)
             self.tmp = Path(

@@ -286,6 +286,38 @@ def test_refuses_to_overwrite_a_directory_that_is_not_an_export(server, tmp_path
     assert (out / "notes.txt").read_text() == "mine"
 
 
+@pytest.mark.parametrize(
+    "manifest, extra, why",
+    [
+        ('{"name": "my web app", "icons": []}', None, "not written by sundial-migrate"),
+        ("not json at all", None, "not an export manifest"),
+        ('["sundial-migrate"]', None, "not written by sundial-migrate"),
+        (None, "notes.txt", "holds notes.txt, which the previous export did not write"),
+    ],
+)
+def test_only_an_export_of_this_tool_is_replaced(
+    server, tmp_path, manifest, extra, why
+):
+    """A web app's manifest.json, or the user's own file added to an export: one line,
+    exit 2, every file still there."""
+    out = tmp_path / "export"
+    if manifest is None:  # a real previous export, plus a file of the user's
+        export_api(server.url, out, FAST, history_days=0, now=NOW)
+    else:
+        out.mkdir()
+        (out / "manifest.json").write_text(manifest)
+        (out / "index.html").write_text("<p>mine</p>")
+    if extra:
+        (out / extra).write_text("mine")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    result = run_cli("--url", server.url, "--out", out, "--history-days", 0)
+    assert result.exit_code == 2, result.output
+    (line,) = [l for l in result.output.splitlines() if l.startswith("error:")]
+    assert why in line and str(out) in line
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert leftovers(tmp_path) == []
+
+
 # -- the command line ------------------------------------------------------------------
 
 
