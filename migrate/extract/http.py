@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -45,6 +45,17 @@ class HttpOptions:
     ca_bundle: str | None = None
     token_env: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    max_response_bytes: int = 512 * 1024 * 1024  # one response, decoded
+
+
+MAX_REDIRECTS = 5
+REDIRECTS = (301, 302, 303, 307, 308)
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
 
 
 def parse_header(text: str) -> tuple[str, str]:
@@ -163,9 +174,9 @@ class Client:
 
     def get_bytes(self, path: str, params: Any = None) -> bytes:
         """GET ``/api`` + ``path``: the whole body, after retries; raises ExportError."""
-        url = self.api + path
+        start_url = url = self.api + path
         where = f"GET {redact_url(url)}"
-        attempt = 0
+        attempt = hops = 0
         while True:
             attempt += 1
             last = attempt > self.options.retries
@@ -173,8 +184,15 @@ class Client:
                 raise ExportError(f"{where}: cancelled (the export stopped)")
             session = self._session()
             try:
+                # redirects by hand: the request carries the token and --header values,
+                # which go to --url's origin only (requests keeps custom headers on a
+                # redirect to any host)
                 response = session.get(
-                    url, params=params, timeout=self.options.timeout, stream=True
+                    url,
+                    params=params if url == start_url else None,
+                    timeout=self.options.timeout,
+                    stream=True,
+                    allow_redirects=False,
                 )
             except requests.exceptions.SSLError as exc:
                 raise ExportError(
@@ -200,6 +218,24 @@ class Client:
             with self._lock:
                 self.requests_made += 1
             status = response.status_code
+            if status in REDIRECTS and response.headers.get("Location"):
+                target = urljoin(response.url, response.headers["Location"])
+                response.close()
+                if origin(target) != origin(self.api):
+                    raise ExportError(
+                        f"{where}: HTTP {status} redirect to {redact_url(target)}, another "
+                        "origin than --url's: not followed (the request carries "
+                        "credentials); give --url the address Sundial is served at"
+                    )
+                hops += 1
+                if hops > MAX_REDIRECTS:
+                    raise ExportError(
+                        f"{where}: more than {MAX_REDIRECTS} redirects (a redirect loop?);"
+                        " check --url"
+                    )
+                url = target
+                attempt -= 1  # a redirect is not a failed attempt
+                continue
             if status in RETRY_STATUSES:
                 retry_after = _retry_after(response.headers.get("Retry-After"))
                 response.close()
@@ -234,7 +270,7 @@ class Client:
                     f"{where}: HTTP {status} {response.reason or ''}".rstrip()
                 )
             try:
-                body = response.raw.read(decode_content=True)
+                body = self._read_bounded(response, where)
                 expected = response.headers.get("Content-Length")
                 if (
                     expected is not None
@@ -243,6 +279,9 @@ class Client:
                 ):
                     if len(body) < int(expected):
                         raise _Truncated(len(body), int(expected))
+            except ExportError:
+                response.close()
+                raise
             except Exception as exc:  # urllib3's errors are not RequestExceptions
                 response.close()
                 if isinstance(exc, _Truncated):
@@ -259,6 +298,30 @@ class Client:
             response.close()
             self._local.content_type = response.headers.get("Content-Type", "")
             return body
+
+    def _read_bounded(self, response, where: str) -> bytes:
+        """The decoded body, at most ``max_response_bytes`` of it, within ``timeout``
+        seconds for the whole body (a server trickling a byte at a time never hits the
+        per-read timeout)."""
+        cap = self.options.max_response_bytes
+        deadline = time.monotonic() + self.options.timeout
+        chunks, size = [], 0
+        while True:
+            chunk = response.raw.read1(1 << 16, decode_content=True)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > cap:
+                raise ExportError(
+                    f"{where}: the response is larger than {cap // (1024 * 1024)} MiB "
+                    "decoded (a compression bomb, or a runaway server); not read further"
+                )
+            if time.monotonic() > deadline:
+                raise ExportError(
+                    f"{where}: the response took longer than --timeout "
+                    f"{self.options.timeout:g}s to arrive ({size} bytes so far)"
+                )
+            chunks.append(chunk)
 
     def get_json(self, path: str, params: Any = None) -> Any:
         body = self.get_bytes(path, params)
