@@ -63,3 +63,20 @@ def load_dagbag(folder: Path):
 @pytest.fixture(scope="session")
 def estate_dagbag(converted_estate):
     return load_dagbag(ESTATE_OUT / "dags")
+
+
+@pytest.fixture
+def servers():
+    """Start hostile 127.0.0.1 servers (tests/hostile_server.py); all stopped after."""
+    from tests.hostile_server import Server
+
+    started = []
+
+    def start(behave):
+        server = Server(behave)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -17,12 +17,22 @@ to get an Airflow 3 answer end as ``AirflowUnreachable`` (exit code 2).
 from __future__ import annotations
 
 import time
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
 PAGE = 100  # Airflow's default [api] maximum_page_limit
 RETRIES = 3
+MAX_REDIRECTS = 5
+MAX_ITEMS = (
+    1_000_000  # DAGs or import errors read from one list; more is a runaway server
+)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
 
 
 class AirflowUnreachable(Exception):
@@ -58,10 +68,38 @@ class AirflowClient:
 
     # -- transport --------------------------------------------------------------------
     def _request(self, method: str, path: str, **kw) -> requests.Response:
+        """One call, retried on connection errors and 502-504; redirects followed by
+        hand, within the --airflow-url origin only (the request may carry the password
+        or the token)."""
         url = self.base + path
+        for _ in range(MAX_REDIRECTS + 1):
+            answer = self._once(method, url, **kw)
+            location = answer.headers.get("Location")
+            if answer.status_code not in (301, 302, 303, 307, 308) or not location:
+                return answer
+            target = urljoin(url, location)
+            answer.close()
+            if _origin(target) != _origin(self.base):
+                raise AirflowUnreachable(
+                    f"{self.shown}: {method} {path} redirected to {redact(target)}, "
+                    "another origin: not followed (the request carries credentials); "
+                    "give --airflow-url the address the api-server is served at"
+                )
+            if answer.status_code in (301, 302, 303) and method != "GET":
+                method, kw = "GET", {k: v for k, v in kw.items() if k == "params"}
+            url = target
+            kw.pop("params", None)  # the new location carries its own query
+        raise AirflowUnreachable(
+            f"{self.shown}: {method} {path}: more than {MAX_REDIRECTS} redirects (a "
+            "redirect loop?); check --airflow-url"
+        )
+
+    def _once(self, method: str, url: str, **kw) -> requests.Response:
         for attempt in range(RETRIES):
             try:
-                answer = self.session.request(method, url, timeout=self.timeout, **kw)
+                answer = self.session.request(
+                    method, url, timeout=self.timeout, allow_redirects=False, **kw
+                )
             except requests.exceptions.SSLError as exc:
                 raise AirflowUnreachable(
                     f"cannot connect to {self.shown}: TLS failed ({_short(exc)})"
@@ -116,7 +154,8 @@ class AirflowClient:
             self.version = answer.json().get("version") if answer.ok else None
         except (ValueError, AttributeError):
             self.version = None
-        if not self.version:
+        if not isinstance(self.version, str) or not self.version:
+            self.version = None
             raise AirflowUnreachable(
                 f"{self.shown}: GET /api/v2/version answered {answer.status_code}: not "
                 "an Airflow 3 API server (check --airflow-url: the api-server's base URL)"
@@ -162,6 +201,10 @@ class AirflowClient:
     def _use(self, token: str) -> None:
         if not token:
             raise AirflowUnreachable(f"{self.shown}: the token is empty")
+        if any(c in token for c in "\r\n\0") or not token.isprintable():
+            raise AirflowUnreachable(
+                f"{self.shown}: the token holds control characters; not sent"
+            )
         self.session.headers["Authorization"] = f"Bearer {token}"
 
     # -- reads ------------------------------------------------------------------------
@@ -175,10 +218,20 @@ class AirflowClient:
                 raise AirflowUnreachable(
                     f"{self.shown}: GET {path}: no {key!r} list in the answer"
                 )
+            total = page.get("total_entries", 0)
+            if type(total) is not int or total < 0:
+                raise AirflowUnreachable(
+                    f"{self.shown}: GET {path}: total_entries is {total!r}, not a count"
+                )
             out.extend(items)
             offset += len(items)
-            if not items or offset >= int(page.get("total_entries", 0)):
+            if not items or offset >= total:
                 return out
+            if offset >= MAX_ITEMS:
+                raise AirflowUnreachable(
+                    f"{self.shown}: GET {path}: more than {MAX_ITEMS} entries "
+                    f"(total_entries {total}); not read further"
+                )
 
     def dags(self) -> list[dict]:
         """Every DAG Airflow knows, stale ones included (``is_stale``)."""

@@ -6,68 +6,12 @@ from __future__ import annotations
 
 import gzip
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from migrate.extract.http import Client, ExportError, HttpOptions
-
-
-class Server:
-    """A 127.0.0.1 server whose handler is a function of (path) -> behaviour; records
-    every request's headers."""
-
-    def __init__(self, behave):
-        seen = self.seen = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                seen.append((self.path, dict(self.headers)))
-                behave(self)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def servers():
-    started = []
-
-    def start(behave):
-        server = Server(behave)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-
-
-def _json(handler, body=b"[]"):
-    handler.send_response(200)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
-    handler.wfile.write(body)
-
-
-def _redirect(handler, location, status=307):
-    handler.send_response(status)
-    handler.send_header("Location", location)
-    handler.send_header("Content-Length", "0")
-    handler.end_headers()
-
+from tests.hostile_server import json_answer as _json, redirect as _redirect
 
 OPTIONS = dict(timeout=2, retries=0, headers={"X-Api-Key": "secret-header-value"})
 
@@ -96,8 +40,8 @@ def test_a_redirect_within_the_origin_is_followed_with_the_credentials(servers):
     server = servers(behave)
     client = Client(server.url, HttpOptions(**OPTIONS))
     assert client.get_bytes("/old/") == b'[{"x": 1}]'
-    assert [p for p, _ in server.seen] == ["/api/old/", "/api/processes/"]
-    assert server.seen[1][1]["X-Api-Key"] == "secret-header-value"
+    assert [p for _, p, _ in server.seen] == ["/api/old/", "/api/processes/"]
+    assert server.seen[1][2]["X-Api-Key"] == "secret-header-value"
 
 
 def test_a_redirect_loop_is_one_line(servers):

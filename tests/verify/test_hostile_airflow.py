@@ -1,0 +1,111 @@
+"""`migrate verify` against an "Airflow" that lies: the login redirected to another
+origin (the password must not follow), a redirect loop, malformed answers, endless
+paging, a token with a line break.  Each is one line and exit 2 ("could not run"), never
+a traceback or exit 1 ("differences")."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from migrate.verify.command import verify_command
+from tests.conftest import ESTATE, ESTATE_OUT
+from tests.hostile_server import json_answer, redirect
+
+PASSWORD = "hostile-test-password"
+
+
+def verify(url, *extra, env=None):
+    result = CliRunner().invoke(
+        verify_command,
+        [str(ESTATE), "--report", str(ESTATE_OUT), "--airflow-url", url, *extra],
+        env={"AF_PASSWORD": PASSWORD, **(env or {})},
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def airflow(routes):
+    """A handler answering /api/v2/version as Airflow 3.3.2, the rest from ``routes``:
+    path prefix -> function(handler)."""
+
+    def behave(h):
+        path = h.path.split("?")[0]
+        for prefix, answer in routes.items():
+            if path.startswith(prefix):
+                return answer(h)
+        if path == "/api/v2/version":
+            return json_answer(h, {"version": "3.3.2"})
+        return json_answer(h, {"detail": "not found"}, 404)
+
+    return behave
+
+
+def test_the_login_is_not_sent_to_another_origin(servers, converted_estate):
+    elsewhere = servers(lambda h: json_answer(h, {"access_token": "x"}))
+    origin = servers(
+        airflow({"/auth/token": lambda h: redirect(h, elsewhere.url + "/auth/token")})
+    )
+    code, out, err = verify(
+        origin.url, "--username", "admin", "--password-env", "AF_PASSWORD"
+    )
+    assert code == 2 and out == ""
+    (line,) = err.splitlines()
+    assert "another origin: not followed" in line and elsewhere.url in line
+    assert elsewhere.seen == [] and PASSWORD not in err
+
+
+def test_a_redirect_loop_is_one_line(servers, converted_estate):
+    server = servers(airflow({"/api/v2/dags": lambda h: redirect(h, h.path)}))
+    code, out, err = verify(server.url)
+    assert code == 2 and out == ""
+    (line,) = err.splitlines()
+    assert "more than 5 redirects" in line
+
+
+@pytest.mark.parametrize(
+    "version, dags, why",
+    [
+        (7, None, "not an Airflow 3 API server"),
+        (["3.3.2"], None, "not an Airflow 3 API server"),
+        ("3.3.2", {"dags": [], "total_entries": "many"}, "total_entries is 'many'"),
+        ("3.3.2", {"dags": "none", "total_entries": 0}, "no 'dags' list"),
+    ],
+)
+def test_malformed_answers_are_one_line_exit_2(
+    servers, converted_estate, version, dags, why
+):
+    routes = {"/api/v2/version": lambda h: json_answer(h, {"version": version})}
+    if dags is not None:
+        routes["/api/v2/dags"] = lambda h: json_answer(h, dags)
+    server = servers(airflow(routes))
+    code, out, err = verify(server.url)
+    assert code == 2 and out == "", err
+    (line,) = err.splitlines()
+    assert why in line
+
+
+def test_endless_paging_stops(servers, converted_estate, monkeypatch):
+    from migrate.verify import client
+
+    monkeypatch.setattr(client, "MAX_ITEMS", 500)
+    page = {"dags": [{"dag_id": "x"}] * 100, "total_entries": 10**12}
+    server = servers(airflow({"/api/v2/dags": lambda h: json_answer(h, page)}))
+    code, out, err = verify(server.url)
+    assert code == 2 and out == ""
+    (line,) = err.splitlines()
+    assert "more than 500 entries (total_entries 1000000000000)" in line
+    pages = [s for s in server.seen if s[1].startswith("/api/v2/dags?order_by")]
+    assert len(pages) == 5  # 500 entries, 100 a page, then it stops
+
+
+def test_a_token_with_a_line_break_is_not_sent(servers, converted_estate):
+    server = servers(airflow({}))
+    code, out, err = verify(
+        server.url, "--token-env", "AF_TOKEN", env={"AF_TOKEN": "abc\r\nX-Evil: 1"}
+    )
+    assert code == 2 and out == ""
+    (line,) = err.splitlines()
+    assert "control characters" in line and "X-Evil" not in line
+    assert all("X-Evil" not in json.dumps(h) for _, _, h in server.seen)
