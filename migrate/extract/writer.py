@@ -173,12 +173,24 @@ class ExportWriter:
     # -- definitions ------------------------------------------------------------------
 
     def add_definition(self, name: str, definition: Any) -> str:
+        """Write one definition; returns its file.  Two processes whose names map to
+        one file (a name crafted to look like another's safe form, or one name listed
+        twice with different contents) both keep a file of their own, the second named
+        after a hash of its name and content; the very same definition twice is one."""
         rel = f"{DEFINITIONS}/{safe_file_name(name)}"
-        if rel in self.files:  # same name twice, or (very unlikely) a hash collision
-            raise ExportError(f"two process definitions map to the file {rel}")
         data = dumps_definition(definition).encode("utf-8", "surrogatepass")
+        sha = hashlib.sha256(data).hexdigest()
+        if rel in self.files:
+            if self.names[rel] == name and self.files[rel] == sha:
+                return rel  # listed twice by the server: one definition
+            digest = hashlib.sha256(
+                name.encode("utf-8", "surrogatepass") + b"\0" + data
+            ).hexdigest()[:12]
+            rel = f"{rel[: -len('.json')]}-{digest}.json"
+            if rel in self.files:
+                return rel  # that very pair again
         _write_file(os.path.join(self.tmp, rel), data)
-        self.files[rel] = hashlib.sha256(data).hexdigest()
+        self.files[rel] = sha
         self.names[rel] = name
         return rel
 

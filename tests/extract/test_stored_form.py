@@ -477,3 +477,25 @@ def test_buggy_dependencies_pattern():
     }
     names = {d["task_definition_name"] for d in merge["dependencies"]}
     assert not optional & names  # real optional ones are dropped
+
+
+def test_names_that_map_to_one_file_both_keep_a_file(tmp_path):
+    """A process named like another's safe file form ("sales report" is stored as
+    sales_report-<hash>.json) does not stop the export: both are written, each in its
+    own file, and the manifest lists both."""
+    from migrate.extract.writer import ExportWriter, safe_file_name
+
+    first = "sales report"
+    crafted = safe_file_name(first)[: -len(".json")]
+    assert safe_file_name(crafted) == safe_file_name(first)
+    out = tmp_path / "export"
+    with ExportWriter(out) as writer:
+        a = writer.add_definition(first, {"process_definition_name": first})
+        b = writer.add_definition(crafted, {"process_definition_name": crafted})
+        assert writer.add_definition(crafted, {"process_definition_name": crafted}) == b
+        manifest = writer.finish({"tool": "sundial-migrate"})
+    assert a != b and {a, b} <= set(manifest["files"])
+    names = {
+        json.loads((out / rel).read_text())["process_definition_name"] for rel in (a, b)
+    }
+    assert names == {first, crafted}
