@@ -308,3 +308,42 @@ def test_pages_are_kept_like_dag_files(estate, tmp_path):
     assert page.read_text() == "mine"
     convert([estate], out, force=True)
     assert tree(out) == fresh(estate, tmp_path)
+
+
+@pytest.mark.parametrize("size", [3, 70])  # 70: the forked workers read the files
+def test_malformed_definitions_never_stop_the_estate(tmp_path, size):
+    """Wrong types where names belong, a 5,000-digit integer, a float past the double
+    range, nesting thousands deep: one line per bad file, every valid process written,
+    with or without the workers."""
+    from fixtures.synthetic import generate, write
+    from migrate.pipeline import convert
+
+    sources = tmp_path / "estate"
+    good = generate(size, seed=19)
+    write(sources, good)
+    first = json.dumps(good[0])
+    bad = {
+        "list-name.json": json.loads(first)
+        | {"task_definitions": [{"task_definition_name": ["a", "b"]}]},
+        "object-name.json": json.loads(first) | {"process_definition_name": {"x": 1}},
+    }
+    for name, data in bad.items():
+        (sources / name).write_text(json.dumps(data))
+    (sources / "digits.json").write_text(
+        first.replace(
+            '"process_definition_name": ', '"n": ' + "9" * 5000 + ', "x": ', 1
+        )
+    )
+    (sources / "float.json").write_text(
+        first.replace(
+            '"process_definition_name": ', '"n": 1' + "0" * 400 + '.0, "x": ', 1
+        )
+    )
+    (sources / "deep.json").write_text("[" * 5000 + "]" * 5000)
+    result = convert([sources], tmp_path / "out", timezone="UTC")
+    files = {Path(p.file).name for p in result.problems}
+    assert files == set(bad) | {"digits.json", "float.json", "deep.json"}, [
+        str(p) for p in result.problems
+    ]
+    assert all("\n" not in str(p) for p in result.problems)
+    assert len(list((tmp_path / "out" / "dags").glob("*.py"))) == size

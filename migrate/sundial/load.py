@@ -149,6 +149,17 @@ def _read_file(path: Path, problems: list[Problem]):
             )
         )
         return []
+    except (ValueError, OverflowError) as exc:  # e.g. an integer of 5,000 digits
+        problems.append(
+            Problem(
+                name,
+                None,
+                None,
+                f"cannot be read: {' '.join(str(exc).split(';')[0].split())[:160]}",
+                "Sundial's numbers fit in 64 bits: fix the value",
+            )
+        )
+        return []
     except RecursionError:
         problems.append(
             Problem(

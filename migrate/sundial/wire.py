@@ -136,9 +136,13 @@ class WireReader:
                     path, f"expected a whole number, got {_describe(value)}"
                 )
         if minimum is not None and value < minimum:
-            raise self.fail(path, f"must be at least {minimum}, got {value}")
+            raise self.fail(
+                path, f"must be at least {minimum}, got {_shown_int(value)}"
+            )
         if value > _JAVA_INT_MAX:
-            raise self.fail(path, f"is larger than Sundial's 32-bit limit ({value})")
+            raise self.fail(
+                path, f"is larger than Sundial's 32-bit limit ({_shown_int(value)})"
+            )
         return value
 
     def at_least(self, minimum: int) -> Callable[[Any, str], int]:
@@ -272,6 +276,13 @@ _TASK_FIELDS = (
 )
 
 
+def _shown_int(value: int) -> str:
+    """An integer for a message: in full up to 20 digits, else its size."""
+    if abs(value) < 10**20:
+        return str(value)
+    return f"a number of about {int(abs(value).bit_length() * 0.30103) + 1} digits"
+
+
 def read_process(data: Any, source: SourceRef) -> ProcessDefinition | list[Problem]:
     """Read one definition in wire shape.  Returns the model, or the problems found."""
     name = data.get("process_definition_name") if isinstance(data, dict) else None
@@ -279,6 +290,24 @@ def read_process(data: Any, source: SourceRef) -> ProcessDefinition | list[Probl
     try:
         process = _read_process(reader, data)
     except _Invalid:
+        process = None
+    except (
+        TypeError,
+        ValueError,
+        OverflowError,
+        RecursionError,
+        AttributeError,
+    ) as exc:
+        # a shape no check above foresaw: this definition is invalid, the estate goes on
+        reader.problems.append(
+            Problem(
+                str(source),
+                reader.process_name,
+                None,
+                f"could not be read ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})",
+                "fix the definition (a value of an unexpected JSON type or size)",
+            )
+        )
         process = None
     if reader.problems or process is None:
         return reader.problems or [
@@ -331,7 +360,9 @@ def _read_process(r: WireReader, data: Any) -> ProcessDefinition:
         seen.add(task.name)
         tasks.append(task)
     all_names = {
-        raw.get("task_definition_name") for raw in tasks_raw if isinstance(raw, dict)
+        raw.get("task_definition_name")
+        for raw in tasks_raw
+        if isinstance(raw, dict) and isinstance(raw.get("task_definition_name"), str)
     }
     doubled = _check_dependencies(r, tasks, all_names)
     if r.problems:
