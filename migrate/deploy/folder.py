@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 from migrate.deploy.mirror import (
@@ -25,6 +26,20 @@ from migrate.deploy.mirror import (
     parse_manifest,
 )
 from migrate.output import write_atomic
+
+
+def _sha256_of(path: Path) -> str:
+    """The file's sha256, read in pieces, without following a symlink swapped in."""
+    digest = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file")
+        while chunk := os.read(fd, 1 << 20):
+            digest.update(chunk)
+    finally:
+        os.close(fd)
+    return digest.hexdigest()
 
 
 class FolderTarget:
@@ -83,7 +98,16 @@ class FolderTarget:
                 if ignored(rel):
                     continue
                 try:
-                    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+                    info = path.lstat()
+                except OSError as exc:
+                    raise DeployError(f"{path}: cannot read it ({exc.strerror})")
+                if not stat.S_ISREG(info.st_mode):
+                    # a symlink (dangling, or to /dev/zero), a FIFO, a socket: never
+                    # opened, never ours; kept unless --force
+                    remote[rel] = Remote(rel, False, None)
+                    continue
+                try:
+                    sha = _sha256_of(path)
                 except OSError as exc:
                     raise DeployError(f"{path}: cannot read it ({exc.strerror})")
                 recorded = manifest.get(rel, {}).get("sha256")

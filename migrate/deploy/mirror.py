@@ -74,9 +74,16 @@ def local_files(out_dir: Path) -> list[LocalFile]:
         )
     files = []
     for path in sorted(dags.rglob("*")):
-        if not path.is_file():
-            continue
         rel = path.relative_to(dags).as_posix()
+        if path.is_symlink():
+            raise DeployError(
+                f"{path}: a symbolic link; not deployed (it would publish whatever it "
+                "points to): replace it with the file itself"
+            )
+        if not path.is_file():
+            if not path.is_dir():
+                raise DeployError(f"{path}: not a regular file; not deployed")
+            continue
         if ignored(rel):
             continue
         data = path.read_bytes()

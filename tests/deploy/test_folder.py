@@ -217,3 +217,36 @@ def test_mirror_properties_over_random_histories(tmp_path_factory, steps):
             assert after[rel] == data
         again = deploy(out, str(target)).result
         assert not again.uploaded and not again.deleted and not again.manifest_written
+
+
+def test_fifos_and_symlinks_at_the_target_are_never_opened(out_dir, tmp_path):
+    """A FIFO (which would hang a read), a symlink to /dev/zero (which would fill
+    memory), someone's dangling symlink: kept as foreign, the deploy goes on."""
+    import os
+
+    target = tmp_path / "t"
+    target.mkdir()
+    os.mkfifo(target / "pipe.py")
+    (target / "zero.py").symlink_to("/dev/zero")
+    (target / "dangling.py").symlink_to(tmp_path / "gone")
+    code, _, stderr = run(out_dir, target)
+    assert code == 0, stderr
+    assert tree(target).keys() - {"zero.py"} == tree(out_dir / "dags").keys() | {
+        MANIFEST
+    }
+    assert (target / "zero.py").is_symlink() and (target / "dangling.py").is_symlink()
+    assert (target / "pipe.py").exists()
+    manifest = json.loads((target / MANIFEST).read_text())["files"]
+    assert not {"pipe.py", "zero.py", "dangling.py"} & set(manifest)
+
+
+def test_a_symlink_in_dir_dags_is_refused_before_anything_is_written(out_dir, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the DAG folder")
+    (out_dir / "dags" / "zz_link.py").symlink_to(secret)
+    target = tmp_path / "t"
+    code, stdout, stderr = run(out_dir, target)
+    assert code == 2 and stdout == ""
+    (line,) = stderr.splitlines()
+    assert line.startswith(f"error: {out_dir / 'dags' / 'zz_link.py'}: a symbolic link")
+    assert not target.exists() or tree(target) == {}
