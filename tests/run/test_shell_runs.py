@@ -259,7 +259,9 @@ def test_max_runtime_kills_long_attempts(shell_runs, parity):
         assert not (result.run_out / f"{name}.finished").exists()
         for try_ in result.tries[parity["run-timeouts"]["tasks"][name]]:
             duration = try_.end - try_.start
-            assert limit <= duration < limit + 15, (name, duration)
+            # killed at the limit, long before its script's `sleep 40` would end (the
+            # try also counts Airflow starting it, seconds on a busy machine)
+            assert limit <= duration < 40, (name, duration)
         pids = [
             int(p)
             for kind in ("bash", "sleep")
