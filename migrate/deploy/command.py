@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from migrate.deploy.bundle import DEFAULT_AWS_CONN_ID, DEFAULT_NAME, config_json
+from migrate.deploy.core import LAYOUTS
 from migrate.deploy.mirror import DeployError
 
 _SHOWN = 20  # foreign files listed by name; the rest are counted
@@ -51,7 +52,7 @@ _SHOWN = 20  # foreign files listed by name; the rest are counted
 )
 @click.option(
     "--layout",
-    type=click.Choice(["bundle", "mwaa"]),
+    type=click.Choice(LAYOUTS),
     default="bundle",
     show_default=True,
     help="bundle: DIR/dags/ as a DAG bundle.  mwaa: an Amazon MWAA environment's bucket "

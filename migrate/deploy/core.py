@@ -74,11 +74,14 @@ def deploy(
     if isinstance(target, FolderTarget):
         _check_not_inside(out_dir, target.root)
         target.prepare(create=not dry_run)
-        bundle = local_bundle(str(target.root), bundle_name)
+    bundle = None
+    if layout == "bundle":
+        bundle = (
+            local_bundle(str(target.root), bundle_name)
+            if isinstance(target, FolderTarget)
+            else s3_bundle(target.bucket, target.prefix, bundle_name, aws_conn_id)
+        )
     else:
-        bundle = s3_bundle(target.bucket, target.prefix, bundle_name, aws_conn_id)
-    if layout == "mwaa":
-        bundle = None
         if not dag_files and not force:
             raise DeployError(
                 f"{out_dir / 'dags'}: no DAG files to deploy (re-run with --force to "

@@ -53,6 +53,7 @@ REDIRECTS = (301, 302, 303, 307, 308)
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of ``url``: where credentials given for it may go."""
     parts = urlsplit(url)
     port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
     return parts.scheme, (parts.hostname or "").lower(), port

@@ -17,22 +17,16 @@ to get an Airflow 3 answer end as ``AirflowUnreachable`` (exit code 2).
 from __future__ import annotations
 
 import time
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urljoin
 
 import requests
 
+from migrate.extract.http import MAX_REDIRECTS, REDIRECTS, origin, redact_url
+
 PAGE = 100  # Airflow's default [api] maximum_page_limit
 RETRIES = 3
-MAX_REDIRECTS = 5
-MAX_ITEMS = (
-    1_000_000  # DAGs or import errors read from one list; more is a runaway server
-)
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), port
+# DAGs or import errors read from one list; more is a runaway server
+MAX_ITEMS = 1_000_000
 
 
 class AirflowUnreachable(Exception):
@@ -40,8 +34,6 @@ class AirflowUnreachable(Exception):
 
 
 def redact(url: str) -> str:
-    from migrate.extract.http import redact_url
-
     return redact_url(url)
 
 
@@ -75,18 +67,18 @@ class AirflowClient:
         for _ in range(MAX_REDIRECTS + 1):
             answer = self._once(method, url, **kw)
             location = answer.headers.get("Location")
-            if answer.status_code not in (301, 302, 303, 307, 308) or not location:
+            if answer.status_code not in REDIRECTS or not location:
                 return answer
             target = urljoin(url, location)
             answer.close()
-            if _origin(target) != _origin(self.base):
+            if origin(target) != origin(self.base):
                 raise AirflowUnreachable(
                     f"{self.shown}: {method} {path} redirected to {redact(target)}, "
                     "another origin: not followed (the request carries credentials); "
                     "give --airflow-url the address the api-server is served at"
                 )
             if answer.status_code in (301, 302, 303) and method != "GET":
-                method, kw = "GET", {k: v for k, v in kw.items() if k == "params"}
+                method, kw = "GET", {}  # as browsers do: the body is not sent again
             url = target
             kw.pop("params", None)  # the new location carries its own query
         raise AirflowUnreachable(

@@ -126,7 +126,8 @@ class AirflowHome:
         self.dags = dags
         self.plugins = plugins
         self.extra_env = dict(env or {})
-        self.bin_dir = bin_dir  # another Airflow's virtualenv (tests/matrix); None: ours
+        # another Airflow's virtualenv (tests/matrix); None: ours
+        self.bin_dir = bin_dir
 
     def bin(self, name: str) -> str:
         return str(self.bin_dir / name) if self.bin_dir else venv_bin(name)

@@ -58,6 +58,7 @@ def parity(run_conversion):
     _, report = run_conversion
     return {p["process"]: p for p in report["processes"]}
 
+
 DATE = "2024-03-01"
 
 # What each fixture script does: attempts that fail before one succeeds (None: all fail).
@@ -414,7 +415,9 @@ def _convert_ledger(tmp_path, mappings: dict | None, minor: str):
     return out, entry, found
 
 
-def test_shell_working_directory_shared_and_kept(airflow_session, tmp_path, shell_minor):
+def test_shell_working_directory_shared_and_kept(
+    airflow_session, tmp_path, shell_minor
+):
     """With shell_working_directory set, scripts run where Sundial's did: one directory,
     shared by the tasks and kept between runs (a relative file written by one task is read
     by the next, and is still there for the next run)."""
