@@ -32,7 +32,7 @@ from migrate.ir import (
     Var,
 )
 from migrate.mapping.rules import MappingRules
-from migrate.schedule.choose import CRON, choose_schedule, why_not_cron
+from migrate.schedule.choose import CRON, choose_schedule, next_fire_words, why_not_cron
 from migrate.sundial.model import (
     ContinuousSchedule,
     EmailNotification,
@@ -272,6 +272,16 @@ def _schedule(
             f"by its AirflowPlugin) evaluates it with the Quartz engine, as Sundial did: "
             f"identical fire times ({proof.checked} compared: {proof.scope}). No cron string "
             f"is exact ({why}). Deploy plugins/ with the DAGs",
+        )
+        return
+    if not proof.differences:  # nothing to compare: no fire time in the horizon
+        ledger.approximated(
+            field,
+            f"Quartz '{quartz}' in {tz}: no fire time in the proof's horizon ({proof.scope}), "
+            f"so nothing was compared and nothing is proven. QuartzTimetable evaluates it "
+            f"with the Quartz engine, as Sundial did; {next_fire_words(schedule, tz)}. "
+            "Check the expression (a year field?) and run `migrate diff` over a longer "
+            "horizon",
         )
         return
     ledger.approximated(

@@ -41,6 +41,7 @@ NOT_REGISTERED = "timetable not registered"
 IMPORT_ERROR = "DAG file does not import"
 HISTORY_DIFFERS = "history differs"
 INVALID = "invalid definition"
+NOTHING_COMPARED = "nothing compared"
 
 
 class DiffUsageError(ValueError):
@@ -479,6 +480,18 @@ def _compare_schedule(schedule, behaviour, tz, start_ms, end_ms, cache, entry, s
         entry.notes.append(
             "Airflow's run times were cut short (too many or not advancing)"
         )
+    if not pairs and not quartz:
+        # neither side fires in the horizon: agreement on nothing proves nothing
+        days = (end_ms - start_ms) // 86_400_000
+        entry.issues.append(
+            Issue(
+                NOTHING_COMPARED,
+                f"no fire time in {days} days on either side, so nothing was compared "
+                "(a Quartz year field?): give --start or a longer --horizon that holds "
+                "its fire times",
+            )
+        )
+        return
     if pairs:
         entry.issues.append(
             Issue(

@@ -344,6 +344,11 @@ def _schedule_section(process: ProcessDefinition, model: DagModel, tz: str) -> s
         out.append(
             f"<p>Identical fire times: {proof.checked} compared ({text(proof.scope)}).</p>"
         )
+    elif not proof.differences:
+        out.append(
+            f'<p class="differs">No fire time in the horizon ({text(proof.scope)}): '
+            "nothing was compared, so nothing is proven.</p>"
+        )
     else:
         out.append(
             f'<p class="differs">They differ at {len(proof.differences)} fire time(s) '

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from migrate.schedule.translate import CronTranslation, translate_cron
 from migrate.schedule.verify import (
     DEFAULT_HORIZON_DAYS,
+    PROOF_START,
     Verification,
     verify_cron,
     verify_quartz_timetable,
@@ -94,3 +95,26 @@ def why_not_cron(choice: ScheduleChoice, tz: str) -> str:
         f"cron '{choice.cron}' would differ at {len(proof.differences)} instant(s), "
         f"first: {proof.describe(tz)}"
     )
+
+
+def next_fire_words(schedule: CronSchedule, tz: str) -> str:
+    """When the schedule fires next after the proof's start, in words (Sundial's engine)."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from migrate.quartz import QuartzCron, QuartzRuntimeError
+
+    engine = QuartzCron.parse(
+        schedule.minutes,
+        schedule.hours,
+        schedule.day_of_month,
+        schedule.month,
+        schedule.day_of_week,
+    )
+    try:
+        t = engine.next_fire_after(PROOF_START - timedelta(seconds=1), tz)
+    except QuartzRuntimeError as exc:
+        return f"Quartz finds no next fire time ({exc})"
+    if t is None:
+        return f"it never fires after {PROOF_START:%Y-%m-%d}"
+    return f"its first fire time after {PROOF_START:%Y-%m-%d} is {t.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M %Z}"

@@ -37,6 +37,19 @@ def translate_cron(schedule: CronSchedule) -> CronTranslation:
     except QuartzSyntaxError as exc:
         return CronTranslation(None, False, (str(exc),))
     reasons: list[str] = []
+    if restricts_years(q):
+        # Sundial joins its five fields with spaces, so a sixth token in any of them is
+        # Quartz's year field; Unix cron has none, and dropping it would fire forever.
+        years = sorted(y for y in q.years if y != QuartzCron.ALL_SPEC)
+        shown = f"{years[0]}" if len(years) == 1 else f"{years[0]}..{years[-1]}"
+        return CronTranslation(
+            None,
+            False,
+            (
+                f"the expression carries Quartz's year field (fires only in {shown}); "
+                "Unix cron has no year",
+            ),
+        )
     dom = _dom(q, reasons)
     dow = _dow(q, reasons)
     if dom is None or dow is None:
@@ -51,6 +64,11 @@ def translate_cron(schedule: CronSchedule) -> CronTranslation:
         )
     )
     return CronTranslation(cron, not reasons, tuple(reasons))
+
+
+def restricts_years(q: QuartzCron) -> bool:
+    """Whether Quartz read a 7th (year) field other than ``*`` from the expression."""
+    return QuartzCron.ALL_SPEC not in q.years
 
 
 def _values(values: frozenset[int], low: int, high: int) -> frozenset[int]:

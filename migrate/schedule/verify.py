@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from migrate.schedule.translate import restricts_years
 from migrate.sundial.model import CronSchedule
 
 PROOF_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -326,10 +327,11 @@ def _engine(schedule: CronSchedule):
 
 
 def is_special(schedule: CronSchedule) -> bool:
-    """Quartz's day forms (L, W, #): fire dates that depend on the month, checked in full."""
-    return any(
-        c in (schedule.day_of_month + schedule.day_of_week).upper() for c in "LW#"
-    )
+    """Quartz's day forms (L, W, #), fire dates that depend on the month, and a year field
+    (fires that stop, or start, within the horizon): checked in full."""
+    if any(c in (schedule.day_of_month + schedule.day_of_week).upper() for c in "LW#"):
+        return True
+    return restricts_years(_engine(schedule))
 
 
 @lru_cache(maxsize=4096)
@@ -406,7 +408,10 @@ def _verify(schedule, airflow_fires, tz, horizon_days, start) -> Verification:
             first = (tuple(quartz[:FIRST_FIRES]), tuple(airflow[:FIRST_FIRES]))
         checked += len(quartz)
         differences.extend(pair_differences(quartz, airflow))
-    return Verification(not differences, checked, scope, tuple(differences), first)
+    # nothing compared proves nothing: a schedule with no fire time in the horizon is
+    # never called exact
+    exact = checked > 0 and not differences
+    return Verification(exact, checked, scope, tuple(differences), first)
 
 
 def pair_differences(quartz, airflow, window=timedelta(hours=3)) -> list[tuple]:

@@ -229,3 +229,60 @@ def test_the_targets_scheduler_rules_hold(tmp_path):
     )
     assert "DAGs written for Airflow 3.0, timetables stepped with Airflow 3.3" in output
     assert "parity: 27" in output
+
+
+def test_a_year_field_is_kept_and_a_horizon_without_fires_proves_nothing(tmp_path):
+    """A Quartz year in day_of_week: the DAG fires in those years only (diff at parity
+    around the range's end), the report does not call a proof of 0 fire times exact, and
+    diff over a horizon with no fire time on either side says nothing was compared."""
+    from migrate.pipeline import convert
+    from migrate.report import read_parity
+
+    source = tmp_path / "source"
+    source.mkdir()
+    definition = json.loads(
+        (ESTATE / "2019-07" / "regional_sales_loads.json").read_text(encoding="utf-8")
+    )
+    years = dict(definition, process_definition_name="until-2027")
+    years["schedule"] = {
+        "cron_schedule": dict(
+            definition["schedule"]["cron_schedule"], day_of_week="MON-FRI 2026-2027"
+        )
+    }
+    far = dict(years, process_definition_name="in-2099")
+    far["schedule"] = {
+        "cron_schedule": dict(years["schedule"]["cron_schedule"], day_of_week="* 2099")
+    }
+    for d in (years, far):
+        (source / f"{d['process_definition_name']}.json").write_text(json.dumps(d))
+    out = tmp_path / "out"
+    convert([source], out, timezone="UTC")
+    report = read_parity(out / "report" / "parity.json")
+    schedule = {  # the findings that are not exact
+        p["process"]: [
+            f for f in p["findings"] if f["field"] == "schedule.cron_schedule"
+        ]
+        for p in report["processes"]
+    }
+    assert schedule["until-2027"] == []
+    (far_finding,) = schedule["in-2099"]
+    assert far_finding["severity"] == "approximated"
+    assert "nothing was compared" in far_finding["message"]
+    assert "2099-01-01 06:00 UTC" in far_finding["message"]
+    for name in ("until-2027", "in-2099"):
+        assert "QuartzTimetable(" in (out / "dags" / f"{name}.py").read_text()
+
+    def diff_at(start, *extra):
+        return run(source, "--dags", out / "dags", "--start", start, "--json", *extra)
+
+    code, output = diff_at("2027-12-01T00:00Z", "--horizon", "60")
+    entries = {p["process"]: p for p in json.loads(output)["processes"]}
+    assert entries["until-2027"]["status"] == "parity"  # December 2027, then no more
+    assert entries["in-2099"]["status"] == "nothing compared"
+    assert code == 1
+    code, output = diff_at("2028-01-01T00:00Z", "--horizon", "30")
+    entries = {p["process"]: p for p in json.loads(output)["processes"]}
+    assert entries["until-2027"]["status"] == "nothing compared"
+    code, output = diff_at("2098-12-30T00:00Z", "--horizon", "5")
+    entries = {p["process"]: p for p in json.loads(output)["processes"]}
+    assert entries["in-2099"]["status"] == "parity"

@@ -55,3 +55,29 @@ def test_simplest_exact_form_is_chosen(fields, tz, kind):
     choice = choose_schedule(CronSchedule(*fields), tz)
     assert choice.exact
     assert choice.kind == kind, (fields, tz, choice.kind)
+
+
+@pytest.mark.parametrize(
+    "day_of_week, years",
+    [("* 2099", "2099"), ("MON-FRI 2026-2027", "2026..2027"), ("? 2030/2", "2030..")],
+)
+def test_a_quartz_year_field_is_never_dropped(day_of_week, years):
+    """Sundial joins its five fields with spaces, so a sixth token is Quartz's year field.
+    Unix cron has no year: the choice is the Quartz timetable, which stops (or starts)
+    where Sundial did, never a cron string that fires every year."""
+    day_of_month = "*" if day_of_week.startswith("?") else "?"
+    choice = choose_schedule(
+        CronSchedule("0", "3", day_of_month, "*", day_of_week), "UTC"
+    )
+    assert choice.kind == QUARTZ and choice.cron is None
+    assert f"fires only in {years}" in choice.translation.reasons[0]
+
+
+def test_a_proof_that_compares_nothing_is_never_exact():
+    """No fire time in the two-year horizon: Sundial and the DAG agree on nothing, which
+    proves nothing; a year range inside the horizon is proven in full."""
+    never = choose_schedule(CronSchedule("0", "3", "?", "*", "* 2099"), "UTC")
+    assert never.proof.checked == 0 and not never.exact
+    inside = choose_schedule(CronSchedule("0", "3", "?", "*", "* 2026-2027"), "UTC")
+    assert inside.exact and inside.proof.checked == 730
+    assert inside.proof.scope.startswith("every fire time in 730 days")
