@@ -56,6 +56,59 @@ def safe_path(root: Path, rel: str) -> Path:
     return path
 
 
+def check_root(root: Path) -> None:
+    """Refuse, before anything is written, an output directory that is not a directory or
+    that holds a symbolic link leading outside it (``OUT/dags`` -> elsewhere, say): every
+    write would be refused one by one, after part of the run was written."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise ValueError(
+            f"{root} exists and is not a directory: give --out a directory"
+        )
+    if not root.exists():
+        return
+    real_root = os.path.realpath(root)
+    for path in _own_paths(root):
+        if not os.path.islink(path):
+            continue
+        target = os.path.realpath(path)
+        if target == real_root or target.startswith(real_root + os.sep):
+            continue
+        raise ValueError(
+            f"{path} is a symbolic link to {target}, outside {root}: convert writes "
+            f"only inside {root}, so nothing was written; replace the link with a "
+            "directory (or give --out the place it points to)"
+        )
+
+
+# what convert writes at the top of DIR; anything else there is the user's and left alone
+OWN_TOP = (
+    "dags",
+    "plugins",
+    "report",
+    "dist",
+    "aws",
+    "Dockerfile",
+    "requirements.txt",
+    MANIFEST,
+    ".sundial-migrate-cache",
+)
+
+
+def _own_paths(root: Path):
+    """Every path below DIR's own top-level names, links not followed."""
+    for top in OWN_TOP:
+        path = os.path.join(root, top)
+        if not os.path.lexists(path):
+            continue
+        yield path
+        if os.path.islink(path) or not os.path.isdir(path):
+            continue
+        for parent, dirs, files in os.walk(path):  # never follows a link
+            for name in dirs + files:
+                yield os.path.join(parent, name)
+
+
 @functools.lru_cache(maxsize=64)
 def _resolved(root: str) -> str:
     return os.path.realpath(root)

@@ -25,7 +25,7 @@ from migrate.html import layout as html_layout
 from migrate.html.index import INDEX, Row, assets, render_index
 from migrate.ir import Finding
 from migrate.mapping.rules import MappingRules
-from migrate.output import OutputWriter, SyncResult
+from migrate.output import OutputWriter, SyncResult, check_root
 from migrate.problems import Problem
 from migrate.report import (
     LONG_MESSAGE,
@@ -129,6 +129,10 @@ def convert(
         rules = rules.with_defaults(airflow_version=target(airflow_version).minor)
     files = [str(p) for p in definition_files(sources)]
     out = Path(out)
+    try:
+        check_root(out)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     fp = fingerprint(rules, timezone)
     remembered = ConvertCache.load(out, fp) if cache else ConvertCache(fp)
     return _EstateBuild(files, out, rules, timezone, remembered, force).run(

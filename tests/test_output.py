@@ -106,3 +106,44 @@ def test_files_get_the_usual_mode_so_airflow_can_read_them(tmp_path):
     for rel in ("dags/a.py", "report/big.json"):
         mode = stat.S_IMODE((tmp_path / rel).stat().st_mode)
         assert mode == 0o666 & ~mask, (rel, oct(mode))
+
+
+@pytest.mark.parametrize("link", ["dags", "report/processes", "dags/etl.py"])
+def test_a_link_out_of_dir_is_refused_before_anything_is_written(tmp_path, link):
+    """A symlinked OUT/dags (or a deeper directory, or one file) that leads outside OUT:
+    one line naming the link, exit 2, and nothing written anywhere."""
+    from click.testing import CliRunner
+
+    from migrate.cli import main
+    from tests.conftest import ESTATE
+
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / link).parent.mkdir(parents=True)
+    (out / link).symlink_to(elsewhere / "x" if link.endswith(".py") else elsewhere)
+    (out / "notes").symlink_to(elsewhere)  # the user's own link is not ours: left alone
+    result = CliRunner().invoke(main, ["convert", str(ESTATE), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        f"error: {out / link} is a symbolic link to {elsewhere / 'x' if link.endswith('.py') else elsewhere}, "
+        f"outside {out}: convert writes only inside {out}, so nothing was written; "
+        "replace the link with a directory (or give --out the place it points to)"
+    ]
+    assert list(elsewhere.iterdir()) == []
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    assert written == sorted({"notes", link, *_parents(link)})
+
+
+def _parents(rel: str) -> list[str]:
+    parts = rel.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def test_only_the_tools_own_names_are_checked(converted_estate):
+    """OWN_TOP holds every name convert writes at the top of DIR."""
+    from migrate.output import OWN_TOP
+    from tests.conftest import ESTATE_OUT
+
+    assert converted_estate.sync.written
+    assert {p.name for p in ESTATE_OUT.iterdir()} <= set(OWN_TOP)
