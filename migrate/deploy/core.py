@@ -93,11 +93,19 @@ def deploy(
     plan = make_plan(files, target, target.scan(), force=force)
     if dry_run:
         result = DeployResult(plan, dry_run=True)
-    elif plan.conflicts or not progress or not plan.changes:
-        result = execute(plan, target)
+    elif plan.conflicts or not plan.changes:
+        result = execute(plan, target)  # raises on conflicts; else at most the record
     else:
-        with progress(plan.changes) as advance:
-            result = execute(plan, target, advance)
+        # something to change: under the target's lock, from a scan made under it, so
+        # two deploys to one target never interleave (a run with nothing to change
+        # writes nothing, not even the lock)
+        with target.lock():
+            plan = make_plan(files, target, target.scan(), force=force)
+            if plan.conflicts or not progress or not plan.changes:
+                result = execute(plan, target)
+            else:
+                with progress(plan.changes) as advance:
+                    result = execute(plan, target, advance)
     settings = None
     if layout == "mwaa":
         prefix = getattr(target, "prefix", "")

@@ -11,17 +11,23 @@ imports) are left alone.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
 import os
 import stat
+from contextlib import contextmanager
 from pathlib import Path
 
 from migrate.deploy.mirror import (
+    LOCK,
     MANIFEST,
     DeployError,
     Remote,
     Scan,
+    describe_owner,
     ignored,
+    lock_owner,
     manifest_document,
     parse_manifest,
 )
@@ -149,3 +155,40 @@ class FolderTarget:
 
     def save_manifest(self, files: dict[str, dict]) -> None:
         self.put(MANIFEST, manifest_document(files), "")
+
+    @contextmanager
+    def lock(self):
+        """An exclusive flock on PATH/.sundial-migrate-deploy.lock for the whole deploy:
+        a second deploy to this folder stops at once with one line.  The kernel drops the
+        lock when its process ends, however it ends, so a killed deploy never leaves it
+        held.  (The file stays: removing it would let two deploys lock different files.)
+        """
+        path = self.root / LOCK
+        try:
+            fd = os.open(
+                path,
+                os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK,
+                0o644,
+            )
+        except OSError as exc:
+            raise DeployError(f"{path}: cannot open the deploy lock ({exc.strerror})")
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise DeployError(f"{path}: not a regular file; cannot lock the target")
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                try:
+                    owner = json.loads(os.pread(fd, 4096, 0) or b"{}")
+                except ValueError:
+                    owner = {}
+                raise DeployError(
+                    f"{self.root}: another migrate deploy is writing to this folder "
+                    f"({describe_owner(owner if isinstance(owner, dict) else {})}); "
+                    "nothing was changed: re-run when it has finished"
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(lock_owner()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # releases the flock

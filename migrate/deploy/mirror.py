@@ -19,6 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
+import time
+from contextlib import AbstractContextManager
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +31,11 @@ from typing import Callable, Protocol
 from migrate.output import MANIFEST as CONVERT_MANIFEST
 
 MANIFEST = ".sundial-migrate-deploy.json"
+# held while a deploy writes (a folder: flock on this file; S3: an object created only if
+# absent), so two deploys to one target never interleave
+LOCK = ".sundial-migrate-deploy.lock"
+# a lock older than this, or held by a process of this host that is gone, is stale
+LOCK_TTL_SECONDS = 3600
 UPLOAD_THREADS = 8
 
 # never deployed from DIR/dags, never looked at in a folder target: Python's bytecode
@@ -47,7 +56,7 @@ def ignored(rel: str) -> bool:
         any(p in IGNORED_DIRS for p in parts[:-1])
         or name.endswith(IGNORED_SUFFIXES)
         or name.startswith(TEMP_PREFIXES)
-        or rel == MANIFEST
+        or rel in (MANIFEST, LOCK)
     )
 
 
@@ -143,6 +152,50 @@ class Target(Protocol):
     def delete(self, rel: str) -> None: ...
 
     def save_manifest(self, files: dict[str, dict]) -> None: ...
+
+    def lock(self) -> AbstractContextManager: ...
+
+
+def lock_owner() -> dict:
+    """Who holds a lock, as the lock records it (for the line another deploy prints)."""
+    return {
+        "tool": "sundial-migrate",
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "since": int(time.time()),
+    }
+
+
+def describe_owner(owner: dict) -> str:
+    when = owner.get("since")
+    since = (
+        time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(when))
+        if isinstance(when, int)
+        else "an unknown time"
+    )
+    return (
+        f"host {owner.get('host', '?')!s:.64}, pid {owner.get('pid', '?')!s:.16}, "
+        f"since {since}"
+    )
+
+
+def stale(owner: dict, now: float | None = None) -> bool:
+    """A lock whose deploy cannot still be running: older than LOCK_TTL_SECONDS, or taken
+    on this host by a process that is gone (a deploy killed by the user or the OOM
+    killer); a lock that cannot be read is stale once it is older than the TTL."""
+    now = time.time() if now is None else now
+    since = owner.get("since")
+    if not isinstance(since, (int, float)) or now - since > LOCK_TTL_SECONDS:
+        return True
+    pid = owner.get("pid")
+    if owner.get("host") == socket.gethostname() and isinstance(pid, int) and pid > 0:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False  # alive, another user's
+    return False
 
 
 @dataclass(frozen=True)

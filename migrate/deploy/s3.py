@@ -17,16 +17,22 @@ that names the bucket, the operation and what to check, never a credential.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from contextlib import contextmanager
 
 from migrate.deploy.mirror import (
+    LOCK,
     MANIFEST,
     DeployError,
     Remote,
     Scan,
+    describe_owner,
     ignored,
+    lock_owner,
     manifest_document,
     parse_manifest,
+    stale,
 )
 
 SHA_KEY = "sundial-migrate-sha256"  # x-amz-meta-sundial-migrate-sha256
@@ -61,6 +67,9 @@ class S3Target:
         self.endpoint_url = endpoint_url
         self.description = f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
         self._client = client
+        # the record's ETag when scanned ("" when there was none): it is written back
+        # only if it is still that one, so a concurrent writer is caught, never mixed in
+        self._manifest_token: str | None = None
 
     # -- plumbing ---------------------------------------------------------------------
     @property
@@ -91,6 +100,8 @@ class S3Target:
         try:
             return getattr(self.client, operation)(**kwargs)
         except Exception as exc:
+            if _precondition_failed(exc):
+                raise _PreconditionFailed() from None
             raise DeployError(self._explain(operation, where, exc)) from None
 
     def _explain(self, operation: str, where: str, exc: Exception) -> str:
@@ -164,6 +175,7 @@ class S3Target:
     def scan(self) -> Scan:
         listed = self._listed()
         manifest: dict[str, dict] = {}
+        self._manifest_token = listed.get(MANIFEST, "")
         if MANIFEST in listed:
             body = self._call(
                 "get_object",
@@ -207,15 +219,141 @@ class S3Target:
 
     def save_manifest(self, files: dict[str, dict]) -> None:
         data = manifest_document(files)
-        self._call(
-            "put_object",
-            self.where(MANIFEST),
-            Bucket=self.bucket,
-            Key=self.key(MANIFEST),
-            Body=data,
-            ContentType="application/json",
-            Metadata={SHA_KEY: hashlib.sha256(data).hexdigest()},
+        condition = {}
+        if self._manifest_token:
+            condition = {"IfMatch": self._manifest_token}
+        elif self._manifest_token == "":
+            condition = {"IfNoneMatch": "*"}
+        try:
+            answer = self._call(
+                "put_object",
+                self.where(MANIFEST),
+                Bucket=self.bucket,
+                Key=self.key(MANIFEST),
+                Body=data,
+                ContentType="application/json",
+                Metadata={SHA_KEY: hashlib.sha256(data).hexdigest()},
+                **condition,
+            )
+        except _PreconditionFailed:
+            raise DeployError(
+                f"{self.where(MANIFEST)}: the ownership record was changed by someone "
+                "else while this deploy ran (another deploy to this prefix at the same "
+                "time?): its record was not overwritten; re-run to settle the target"
+            ) from None
+        self._manifest_token = (answer.get("ETag") or "").strip('"') or None
+
+    # -- the deploy lock --------------------------------------------------------------
+    @contextmanager
+    def lock(self):
+        """PREFIX/.sundial-migrate-deploy.lock, created only if absent (S3's conditional
+        write), held for the whole deploy and deleted after: a second deploy to this
+        prefix stops at once with one line.  A lock left by a deploy that cannot still be
+        running (older than an hour, or a process of this host that is gone) is taken
+        over, again conditionally, so two re-runs never both take it."""
+        where = self.where(LOCK)
+        body = json.dumps(lock_owner()).encode()
+        token = self._take_lock(where, body, {"IfNoneMatch": "*"})
+        stale_version = None
+        if token is None:
+            owner, held_token, held_version = self._lock_holder(where)
+            if not held_token or stale(owner):
+                condition = (
+                    {"IfMatch": held_token} if held_token else {"IfNoneMatch": "*"}
+                )
+                token = self._take_lock(where, body, condition)
+                stale_version = held_version
+            if token is None:
+                raise DeployError(
+                    f"{self.description}: another migrate deploy is writing to this "
+                    f"prefix ({describe_owner(owner)}); nothing was changed: re-run when "
+                    f"it has finished (if it is not running any more, delete {where})"
+                )
+        try:
+            yield
+        finally:
+            self._release(*token, stale_version)
+
+    def _lock_holder(self, where: str) -> tuple[dict, str, str | None]:
+        """(who holds the lock, its ETag, its version id); ETag "" when it is gone."""
+        try:
+            held = self._call(
+                "get_object", where, Bucket=self.bucket, Key=self.key(LOCK)
+            )
+            owner = _owner(held["Body"].read(4096))
+        except DeployError:
+            return {}, "", None  # deleted meanwhile: take it as new
+        if not isinstance(owner.get("since"), int) and held.get("LastModified"):
+            owner["since"] = int(held["LastModified"].timestamp())
+        version = held.get("VersionId")
+        return (
+            owner,
+            str(held.get("ETag", "")).strip('"'),
+            version if version and version != "null" else None,
         )
+
+    def _take_lock(
+        self, where: str, body: bytes, condition: dict
+    ) -> tuple[str, str | None] | None:
+        """The lock's (ETag, version id), or None when someone holds it."""
+        try:
+            answer = self._call(
+                "put_object",
+                where,
+                Bucket=self.bucket,
+                Key=self.key(LOCK),
+                Body=body,
+                ContentType="application/json",
+                **condition,
+            )
+        except _PreconditionFailed:
+            return None
+        except DeployError as exc:
+            raise DeployError(f"{exc}; taking the deploy lock: nothing was changed")
+        version = answer.get("VersionId")
+        etag = str(answer.get("ETag", "")).strip('"')
+        return etag, version if version and version != "null" else None
+
+    def _release(
+        self, etag: str, version: str | None, stale_version: str | None
+    ) -> None:
+        """Delete our own lock only (not one taken over from us meanwhile).  In a
+        versioned bucket (MWAA's) the very versions are deleted, ours and the stale one
+        taken over, so deploys leave no lock history behind."""
+        key = self.key(LOCK)
+        try:
+            if not version:
+                raise ValueError("unversioned")
+            for v in (version, stale_version):
+                if v:
+                    self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=v)
+            return
+        except Exception:
+            pass  # unversioned, or no s3:DeleteObjectVersion: a plain delete
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key, IfMatch=etag)
+        except Exception:
+            pass  # it expires; the record's condition guards the next run
+
+
+class _PreconditionFailed(Exception):
+    """A conditional write lost (HTTP 412, or S3's 409 for a concurrent one)."""
+
+
+def _precondition_failed(exc: Exception) -> bool:
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return False
+    code = str(response.get("Error", {}).get("Code", ""))
+    return code in ("PreconditionFailed", "ConditionalRequestConflict")
+
+
+def _owner(data: bytes) -> dict:
+    try:
+        owner = json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return owner if isinstance(owner, dict) else {}
 
 
 def _content_type(rel: str) -> str:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from migrate.deploy.command import deploy_command
 from migrate.deploy.core import deploy
-from migrate.deploy.mirror import MANIFEST
+from migrate.deploy.mirror import LOCK, MANIFEST
 
 
 def run(out_dir, to, *extra):
@@ -24,10 +24,11 @@ def run(out_dir, to, *extra):
 
 
 def tree(root: Path) -> dict[str, bytes]:
+    """The target's files but the deploy lock (it records who deployed last)."""
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.name != LOCK
     }
 
 
@@ -35,7 +36,7 @@ def stats(root: Path) -> dict[str, tuple]:
     return {
         p.relative_to(root).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
         for p in sorted(root.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.name != LOCK
     }
 
 
@@ -250,3 +251,51 @@ def test_a_symlink_in_dir_dags_is_refused_before_anything_is_written(out_dir, tm
     (line,) = stderr.splitlines()
     assert line.startswith(f"error: {out_dir / 'dags' / 'zz_link.py'}: a symbolic link")
     assert not target.exists() or tree(target) == {}
+
+
+def test_a_second_deploy_to_a_folder_stops_and_a_killed_ones_lock_is_gone(
+    out_dir, tmp_path
+):
+    """While a deploy holds the folder's lock, another stops with one line naming it
+    (exit 2, nothing changed); when the holder is killed (SIGKILL) the kernel drops its
+    lock and the same command deploys."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    target = tmp_path / "airflow-dags"
+    target.mkdir()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from migrate.deploy.folder import FolderTarget\n"
+            "with FolderTarget(sys.argv[1]).lock():\n"
+            "    print('held', flush=True)\n"
+            "    time.sleep(120)\n",
+            str(target),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        code, _, stderr = run(out_dir, target)
+        assert code == 2
+        (line,) = stderr.splitlines()
+        assert line.startswith(
+            f"error: {target}: another migrate deploy is writing to this folder ("
+        )
+        assert f"pid {holder.pid}, since " in line and "nothing was changed" in line
+        assert tree(target) == {}
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(30)
+    code, _, stderr = run(out_dir, target)
+    assert code == 0, stderr
+    assert tree(target).keys() == tree(out_dir / "dags").keys() | {MANIFEST}

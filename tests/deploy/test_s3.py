@@ -120,9 +120,19 @@ def test_changed_added_and_removed_files_only(out_dir, bucket, aws_env, moto_s3)
     assert any(v.startswith("deleted:") for v in after[f"{PREFIX}/sales_report_2.py"])
     assert f"{PREFIX}/sales_report_2.py" not in bucket.objects()
     # order: DAG files first, deletion after them, the manifest last
+    # (inside the deploy lock, taken first and released last)
     methods = writes(moto_s3, since, bucket.name)
-    assert [m.split()[0] for m in methods] == ["PUT", "PUT", "DELETE", "PUT"]
-    assert methods[-1].endswith(".sundial-migrate-deploy.json")
+    assert [m.split()[0] for m in methods] == [
+        "PUT",
+        "PUT",
+        "PUT",
+        "DELETE",
+        "PUT",
+        "DELETE",
+    ]
+    assert methods[0].endswith(".sundial-migrate-deploy.lock")
+    assert methods[-2].endswith(".sundial-migrate-deploy.json")
+    assert ".sundial-migrate-deploy.lock" in methods[-1]
     assert (
         bucket.objects()[f"{PREFIX}/orders-nightly-etl.py"]
         == (dags / "orders-nightly-etl.py").read_bytes()
@@ -353,7 +363,8 @@ def test_access_denied_midway_says_what_was_done_and_deletes_nothing(out_dir, tm
         assert proc.returncode == 2, proc.stderr
         (line,) = proc.stderr.splitlines()
         assert "access denied for PutObject" in line
-        assert "0 of 28 uploads done, nothing deleted" in line
+        # the first write is the deploy lock: it stops the run before any change
+        assert line.endswith("taking the deploy lock: nothing was changed")
         assert key["SecretAccessKey"] not in proc.stderr + proc.stdout
         # the object that --force would have deleted is still there
         reader = boto3.client(
@@ -368,3 +379,172 @@ def test_access_denied_midway_says_what_was_done_and_deletes_nothing(out_dir, tm
         )
     finally:
         server.stop()
+
+
+def _consistent(bucket) -> dict[str, str]:
+    """Every object the record lists has the recorded content; returns rel -> sha256."""
+    record = bucket.manifest()
+    objects = bucket.objects()
+    for rel, entry in record.items():
+        body = objects[f"{PREFIX}/{rel}"]
+        assert hashlib.sha256(body).hexdigest() == entry["sha256"], rel
+    return {rel: e["sha256"] for rel, e in record.items()}
+
+
+def _sha(out_dir) -> dict[str, str]:
+    return {
+        name: hashlib.sha256(body).hexdigest()
+        for name, body in dag_files(out_dir).items()
+    }
+
+
+def test_a_deploy_while_another_holds_the_lock_changes_nothing(
+    out_dir, bucket, aws_env, moto_s3
+):
+    """A second deploy to a prefix stops at its first write, one line naming the
+    deploy that holds the lock (host, pid, since when), exit 2; once the lock is free the
+    same command deploys."""
+    import socket
+
+    from migrate.deploy.core import open_target
+
+    holder = open_target(bucket.url(), aws_env)
+    with holder.lock():
+        since = recorded(moto_s3)
+        code, _, stderr = run(out_dir, bucket.url(), aws_env)
+        assert code == 2
+        (line,) = stderr.splitlines()
+        assert line.startswith(
+            f"error: {bucket.url()}: another migrate deploy is writing to this prefix "
+            f"(host {socket.gethostname()}, pid {os.getpid()}, since "
+        )
+        assert "nothing was changed" in line
+        assert writes(moto_s3, since, bucket.name) == [
+            f"PUT {aws_env}/{bucket.name}/{PREFIX}/.sundial-migrate-deploy.lock"
+        ]  # the conditional write that lost, nothing else
+        assert not any(k.endswith(".py") for k in bucket.objects())
+    assert run(out_dir, bucket.url(), aws_env)[0] == 0
+    assert _consistent(bucket) == _sha(out_dir)
+    assert f"{PREFIX}/.sundial-migrate-deploy.lock" not in bucket.objects()
+
+
+def test_concurrent_deploys_never_leave_a_mix(out_dir, tmp_path, bucket, aws_env):
+    """Two DIRs deployed to one prefix at the same moment, again and again: each time at
+    most one succeeds, a loser says so in one line, and the prefix is exactly one DIR's
+    files with a record that matches every object."""
+    import shutil
+    import threading
+
+    other = tmp_path / "other"
+    shutil.copytree(out_dir, other)
+    for path in (other / "dags").glob("*.py"):
+        path.write_text(path.read_text() + "# the other team's build\n")
+    wanted = {"a": _sha(out_dir), "b": _sha(other)}
+    for round_ in range(4):
+        barrier = threading.Barrier(2)
+        outcome = {}
+
+        def deploy_one(name, source):
+            barrier.wait()
+            try:
+                deploy(source, bucket.url(), endpoint_url=aws_env)
+                outcome[name] = "ok"
+            except Exception as exc:  # DeployError: one line
+                outcome[name] = str(exc)
+
+        threads = [
+            threading.Thread(target=deploy_one, args=(n, s))
+            for n, s in (("a", out_dir), ("b", other))
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        winners = [n for n, v in outcome.items() if v == "ok"]
+        assert len(outcome) == 2 and winners, outcome
+        for name, message in outcome.items():
+            if message != "ok":
+                assert "another migrate deploy is writing" in message, message
+                assert "\n" not in message
+        state = _consistent(bucket)
+        assert state in (wanted["a"], wanted["b"]), round_
+        if len(winners) == 1:  # the last deploy to succeed is what is there
+            assert state == wanted[winners[0]]
+
+
+def test_a_writer_that_bypasses_the_lock_is_caught_at_the_record(
+    out_dir, tmp_path, bucket, aws_env
+):
+    """A second writer that takes no lock (an older tool, a store without conditional
+    writes) changes the record while a deploy runs: the deploy does not overwrite that
+    record, says so in one line, and its re-run settles the prefix."""
+    import shutil
+
+    from migrate.deploy.core import open_target
+    from migrate.deploy.mirror import execute, local_files, make_plan
+
+    other = tmp_path / "other"
+    shutil.copytree(out_dir, other)
+    (other / "dags" / "their.py").write_text("# deployed by someone else\n")
+    intruder = open_target(bucket.url(), aws_env)
+
+    def meanwhile(length):
+        class Advance:
+            def __enter__(self):
+                files = local_files(other)
+                execute(make_plan(files, intruder, intruder.scan()), intruder)
+                return lambda n: None
+
+            def __exit__(self, *exc):
+                return False
+
+        return Advance()
+
+    (out_dir / "dags" / "mine.py").write_text("# mine\n")
+    from migrate.deploy.mirror import DeployError
+
+    try:
+        deploy(out_dir, bucket.url(), endpoint_url=aws_env, progress=meanwhile)
+    except DeployError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("the deploy overwrote a record changed under it")
+    assert "the ownership record was changed by someone else" in message
+    assert "their.py" in bucket.manifest()  # their record stands
+    assert run(out_dir, bucket.url(), aws_env, "--force")[0] == 0
+    assert _consistent(bucket) == _sha(out_dir)
+
+
+def test_a_lock_left_by_a_killed_deploy_is_taken_over(out_dir, bucket, aws_env):
+    """A lock whose deploy cannot be running (a process of this host that is gone, or
+    one older than an hour from anywhere) does not block the re-run."""
+    import socket
+    import time
+
+    from migrate.deploy.mirror import LOCK_TTL_SECONDS
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    lock_key = f"{PREFIX}/.sundial-migrate-deploy.lock"
+    for owner in (
+        {"host": socket.gethostname(), "pid": int(dead), "since": int(time.time())},
+        {
+            "host": "elsewhere",
+            "pid": 1,
+            "since": int(time.time()) - LOCK_TTL_SECONDS - 5,
+        },
+    ):
+        bucket.put(lock_key, json.dumps(owner).encode())
+        assert run(out_dir, bucket.url(), aws_env, "--force")[0] == 0
+        assert lock_key not in bucket.objects()
+        (out_dir / "dags" / "touch.py").write_text(f"# {owner['host']}\n")
+    bucket.put(
+        lock_key,
+        json.dumps({"host": "elsewhere", "pid": 1, "since": int(time.time())}).encode(),
+    )
+    code, _, stderr = run(out_dir, bucket.url(), aws_env)
+    assert code == 2 and "host elsewhere, pid 1" in stderr
+    assert f"delete s3://{bucket.name}/{lock_key}" in stderr
