@@ -143,6 +143,9 @@ class HistoryStream:
 
     LAG = 2  # day d is cut using the density of day d - LAG
     FILL = 0.6  # aim for windows this full
+    # a one-second window that comes back full is asked again with max_records doubled,
+    # up to this many times the usual max_records (2,000 x 64 = 128,000 runs in a second)
+    MAX_GROWTH = 64
 
     def __init__(
         self,
@@ -263,6 +266,14 @@ class HistoryStream:
                 _Window(window.day, False, lo, mid, self.max_records),
                 _Window(window.day, window.last, mid, hi, self.max_records),
             ]
+        elif window.max_records * 2 > self.max_records * self.MAX_GROWTH:
+            raise ExportError(
+                f"GET {redact_url(self.client.api)}/processes/: the window "
+                f"{iso(lo)} .. {iso(hi)} (one second) came back full again with "
+                f"max_records={window.max_records}: the server ignores max_records, or "
+                "holds more runs in one second than any Sundial makes; not asked again "
+                "(export with --history-days 0 to skip the run history)"
+            )
         else:
             halves = [_Window(window.day, window.last, lo, hi, window.max_records * 2)]
         self._pending.extendleft(reversed(halves))

@@ -93,6 +93,14 @@ class _Bars(Progress):
     show_default=True,
     help="Retries per HTTP request (connection errors, 429, 5xx).",
 )
+@click.option(
+    "--max-response-mb",
+    type=click.IntRange(min=1),
+    default=512,
+    show_default=True,
+    help="Largest HTTP response read, in MiB after decompression (one definitions "
+    "listing, or one history window).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")
 def export_command(
     url,
@@ -105,6 +113,7 @@ def export_command(
     history_days,
     processes,
     retries,
+    max_response_mb,
     quiet,
 ):
     """Export a Sundial estate (definitions and run history) into DIR for `migrate convert`.
@@ -124,6 +133,8 @@ def export_command(
         _fail("give exactly one of --url URL or --db DSN")
     if dsn and (token_env or headers or ca_bundle):
         _fail("--token-env, --header and --ca-bundle only apply to --url")
+    if dsn and max_response_mb != 512:
+        _fail("--max-response-mb only applies to --url")
     progress = Progress() if quiet else _Bars()
     try:
         if url:
@@ -133,6 +144,7 @@ def export_command(
                 ca_bundle=str(ca_bundle) if ca_bundle else None,
                 token_env=token_env,
                 headers=dict(parse_header(h) for h in headers),
+                max_response_bytes=max_response_mb * 1024 * 1024,
             )
             result = export_api(
                 url,

@@ -315,7 +315,8 @@ class Client:
             if size > cap:
                 raise ExportError(
                     f"{where}: the response is larger than {cap // (1024 * 1024)} MiB "
-                    "decoded (a compression bomb, or a runaway server); not read further"
+                    "decoded (a compression bomb, or a runaway server); not read further "
+                    "(--max-response-mb raises the limit)"
                 )
             if time.monotonic() > deadline:
                 raise ExportError(

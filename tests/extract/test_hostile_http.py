@@ -5,6 +5,7 @@ trickled a byte at a time.  Each is one ExportError line, in bounded time and me
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import time
 
@@ -87,3 +88,96 @@ def test_a_trickling_body_is_bounded_by_the_timeout(servers):
         Client(server.url, HttpOptions(timeout=1, retries=0)).get_bytes("/processes/")
     got = int(re.search(r"\((\d+) bytes so far\)", str(error.value))[1])
     assert got < 1000  # stopped long before the server's 100 s of body
+
+
+def _estate_and_one_run():
+    """The fixture Sundial's definitions listing (bytes) and one of its runs."""
+    from datetime import datetime, timezone
+    from urllib.parse import urlencode
+    from urllib.request import urlopen
+
+    from fixtures.server import FixtureServer
+    from migrate.extract.api import STATUSES
+
+    now = datetime(2026, 1, 15, 12, tzinfo=timezone.utc)
+    with FixtureServer(now=now, history_days=2) as fixture:
+        listing = urlopen(f"{fixture.url}/api/process_definitions/").read()
+        query = urlencode(
+            [
+                ("start_time", "2026-01-14T00:00:00Z"),
+                ("end_time", "2026-01-15T00:00:00Z"),
+            ]
+            + [("max_records", "1")]
+            + [("allowed_statuses", s) for s in STATUSES]
+        )
+        (run,) = json.loads(urlopen(f"{fixture.url}/api/processes/?{query}").read())
+    return listing, run
+
+
+def test_a_server_that_always_fills_max_records_is_one_line(servers, tmp_path):
+    """Every history window comes back full, however small and however many runs it
+    asks for: the export halves windows down to a second, doubles max_records a bounded
+    number of times, then stops with one line (exit 2) and writes nothing."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from click.testing import CliRunner
+
+    from migrate.extract.command import export_command
+
+    listing, run = _estate_and_one_run()
+    asked = []
+
+    def behave(h):
+        url = urlsplit(h.path)
+        if url.path.startswith("/api/process_definitions"):
+            return _json(h, listing)
+        n = int(parse_qs(url.query)["max_records"][0])
+        asked.append(n)
+        _json(h, [dict(run, process_id=f"{len(asked)}-{i}") for i in range(n)])
+
+    server = servers(behave)
+    out = tmp_path / "export"
+    result = CliRunner().invoke(
+        export_command,
+        [
+            "--url",
+            server.url,
+            "--out",
+            str(out),
+            "--history-days",
+            "1",
+            "-q",
+            "--timeout",
+            "10",
+            "--retries",
+            "0",
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert "came back full again with max_records=" in line, line
+    assert "--history-days 0" in line
+    assert max(asked) <= 2000 * 64 and len(asked) < 200
+    assert not out.exists()
+
+
+def test_the_response_cap_is_a_setting(servers, tmp_path):
+    """A definitions listing larger than --max-response-mb is one line naming the
+    setting (exit 2, nothing written); a larger cap reads it."""
+    from click.testing import CliRunner
+
+    from migrate.extract.command import export_command
+
+    listing, _ = _estate_and_one_run()
+    padded = listing[:-1] + b" " * (1024 * 1024) + listing[-1:]  # still valid JSON
+    server = servers(lambda h: _json(h, padded))
+    out = tmp_path / "export"
+    args = ["--url", server.url, "--out", str(out), "--history-days", "0", "-q"]
+    result = CliRunner().invoke(export_command, [*args, "--max-response-mb", "1"])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert "larger than 1 MiB decoded" in line and "--max-response-mb raises" in line
+    assert not out.exists()
+    result = CliRunner().invoke(export_command, [*args, "--max-response-mb", "2"])
+    assert result.exit_code == 0, result.output
+    assert len(list((out / "process_definitions").glob("*.json"))) == 28
