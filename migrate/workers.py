@@ -132,8 +132,14 @@ class WorkerPool:
             ctx = multiprocessing.get_context("fork")
             for _ in range(self.size):
                 parent, child = ctx.Pipe()
+                # the child closes its copies of the parent's ends (its own and the
+                # earlier workers'), so a parent that dies leaves it an EOF, not a
+                # pipe it would wait on forever
+                inherited = [*self.pipes, parent]
                 proc = ctx.Process(
-                    target=_serve, args=(child, rules, tz, writer), daemon=True
+                    target=_serve,
+                    args=(child, rules, tz, writer, os.getpid(), inherited),
+                    daemon=True,
                 )
                 proc.start()
                 child.close()
@@ -255,7 +261,34 @@ _BATCH = 32  # units sent back per message
 _PAGE_BATCH = 400  # pages laid out (one dot run) and written at a time
 
 
-def _serve(pipe, rules: MappingRules, tz: str, writer: OutputWriter) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this worker when the convert that forked it dies, however it
+    dies (SIGKILL included: nothing of the parent runs then), and leave at once if that
+    already happened before the request took effect."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the closed pipe ends still give the worker an EOF
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _serve(
+    pipe,
+    rules: MappingRules,
+    tz: str,
+    writer: OutputWriter,
+    parent_pid: int,
+    inherited=(),
+) -> None:
+    _die_with_parent(parent_pid)
+    for end in inherited:
+        end.close()
     converter = Converter(rules, tz, writer)
     while True:
         try:
