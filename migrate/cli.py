@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from migrate.stdio import echo
+
 
 class _LazyGroup(click.Group):
     """Subcommands imported when used: `migrate convert` does not pay for the HTTP,
@@ -152,10 +154,10 @@ def convert_command(
             airflow_version=airflow_version,
         )
     except (UsageError, MappingError, SourceError, WorkerError) as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         sys.exit(2)
     if inline_secrets:
-        click.echo(
+        echo(
             "WARNING: --inline-secrets: secret-looking env values were written into the DAG "
             "files; see report/parity.md (severity manual) for each one",
             err=True,
@@ -163,11 +165,11 @@ def convert_command(
     refused = set(map(id, result.sync.refused)) if result.sync else set()
     for problem in result.problems:
         label = "refused" if id(problem) in refused else "invalid"
-        click.echo(f"{label}: {problem}", err=True)
+        echo(f"{label}: {problem}", err=True)
     if not quiet:
         s = result.report["summary"]
         unchanged = s["processes_converted"] - result.built
-        click.echo(
+        echo(
             f"{s['processes_converted']} DAGs in {out / 'dags'}"
             + (f" ({unchanged} unchanged, not converted again)" if unchanged else "")
             + f", {s['definitions_invalid']} invalid definitions skipped; "
@@ -178,7 +180,7 @@ def convert_command(
     if not result.pictures:
         from migrate.html.layout import INSTALL_HINT
 
-        click.echo(
+        echo(
             f"note: the process pages have no graphs (Graphviz's dot was not found): "
             f"{INSTALL_HINT}",
             err=True,

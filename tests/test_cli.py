@@ -85,3 +85,30 @@ def test_secrets_stay_out_by_default(tmp_path):
     assert "fake-not-a-secret" not in dags
     # the operators read them at run time from the Airflow Variables the report lists
     assert "secret_env={" in dags and '"DB_PASSWORD": "sundial_' in dags
+
+
+UNSAFE = ("\x1b", "\r", "\x07", "\x9b", "\u202e", "\u2028")
+
+
+def test_names_cannot_rewrite_the_terminal(tmp_path):
+    """Process and task names holding ESC/CSI/OSC sequences, a carriage return, a C1 CSI,
+    a bidi override and a line separator: every line convert prints shows them escaped,
+    one line per problem still."""
+    source = tmp_path / "source"
+    source.mkdir()
+    base = json.loads((ESTATE / "2019-07" / "regional_sales_loads.json").read_text())
+    hostile = "x\x1b]0;pwned\x07\r\x1b[2J\x9b1m\u202eevil\u2028line"
+    bad = dict(base, process_definition_name=hostile)
+    bad["task_definitions"] = [
+        dict(t, task_definition_name=hostile) for t in base["task_definitions"][:2]
+    ]  # two tasks with one name: invalid
+    (source / "bad.json").write_text(json.dumps(bad))
+    (source / "good.json").write_text(json.dumps(base))
+    result = migrate("convert", source, "--out", tmp_path / "out")
+    assert result.returncode == 1
+    for raw in UNSAFE:
+        assert raw not in result.stderr + result.stdout, repr(raw)
+    invalid = [l for l in result.stderr.splitlines() if l.startswith("invalid: ")]
+    assert len(invalid) == 1, result.stderr
+    assert "\\x1b]0;pwned\\x07\\x0d\\x1b[2J\\x9b1m\\u202eevil\\u2028line" in invalid[0]
+    assert (tmp_path / "out" / "dags" / "regional-sales-loads.py").exists()

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from migrate.stdio import echo, json_printable
+
 from migrate.deploy.bundle import DEFAULT_AWS_CONN_ID, DEFAULT_NAME, config_json
 from migrate.deploy.core import LAYOUTS
 from migrate.deploy.mirror import DeployError
@@ -113,34 +115,34 @@ def deploy_command(
         )
     except DeployError as exc:
         for line in str(exc).splitlines():
-            click.echo(f"error: {line}", err=True)
+            echo(f"error: {line}", err=True)
         sys.exit(2)
     result, plan = done.result, done.result.plan
     if dry_run:
         for a in plan.uploads:
-            click.echo(f"would upload {a.rel} ({a.reason})")
+            echo(f"would upload {a.rel} ({a.reason})")
         for a in plan.deletes:
-            click.echo(f"would delete {a.rel} ({a.reason})")
+            echo(f"would delete {a.rel} ({a.reason})")
         for rel in plan.adopted:
-            click.echo(f"would record {rel} as ours (identical content already there)")
+            echo(f"would record {rel} as ours (identical content already there)")
         if plan.conflicts:
             for line in plan.conflicts:
-                click.echo(f"error: {line}", err=True)
+                echo(f"error: {line}", err=True)
             sys.exit(2)
     if not quiet:
         for rel in done.edited:
-            click.echo(
+            echo(
                 f"note: {rel} was edited since migrate convert wrote it; deployed as it is",
                 err=True,
             )
         for rel in plan.kept_foreign[:_SHOWN]:
-            click.echo(
+            echo(
                 f"note: kept {rel} at {plan.target}: not written by sundial-migrate "
                 "(Airflow reads it too; --force deletes it)",
                 err=True,
             )
         if len(plan.kept_foreign) > _SHOWN:
-            click.echo(
+            echo(
                 f"note: kept {len(plan.kept_foreign) - _SHOWN} more files not written "
                 "by sundial-migrate",
                 err=True,
@@ -149,7 +151,7 @@ def deploy_command(
         action = "uploaded" if plan.target.startswith("s3://") else "written"
         uploaded = len(plan.uploads) if dry_run else len(result.uploaded)
         deleted = len(plan.deletes) if dry_run else len(result.deleted)
-        click.echo(
+        echo(
             f"{plan.target}: {uploaded} files {verb} {action}, {deleted} deleted, "
             f"{len(plan.unchanged) + len(plan.adopted)} unchanged"
             + (
@@ -158,24 +160,24 @@ def deploy_command(
             err=True,
         )
         if done.plugins:
-            click.echo(
+            echo(
                 "note: a bundle carries DAG files only: install the support package in "
                 f"every Airflow component (in {out_dir}: pip install -r requirements.txt; "
                 "or build the image in its Dockerfile)",
                 err=True,
             )
         if done.mwaa is not None and not dry_run:
-            click.echo(_mwaa_next_step(done, plan.target), err=True)
+            echo(_mwaa_next_step(done, plan.target), err=True)
         elif done.bundle is not None:
-            click.echo(
+            echo(
                 "Airflow: put this in [dag_processor] dag_bundle_config_list "
                 "(env AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST), next to any other bundles:",
                 err=True,
             )
     if done.mwaa is not None:
-        click.echo(json.dumps(done.mwaa.as_dict()))
+        click.echo(json_printable(json.dumps(done.mwaa.as_dict())))
     else:
-        click.echo(config_json(done.bundle))
+        click.echo(json_printable(config_json(done.bundle)))
 
 
 def _mwaa_next_step(done, where: str) -> str:

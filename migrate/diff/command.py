@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from migrate.stdio import stdout_to_stderr
+from migrate.stdio import echo, json_printable, printable, stdout_to_stderr
 
 from migrate.diff.core import DEFAULT_HORIZON_DAYS, DiffUsageError, parse_start
 from migrate.diff.history import HistoryError
@@ -87,7 +87,10 @@ def diff_command(sources, dags, timezone, horizon, history, as_json, start):
             if bar:
                 bar.render_finish()
     except (DiffUsageError, HistoryError) as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         sys.exit(2)
-    click.echo(to_json(result) if as_json else to_table(result), nl=False)
+    click.echo(
+        json_printable(to_json(result)) if as_json else printable(to_table(result)),
+        nl=False,
+    )
     sys.exit(result.exit_code())

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from migrate.stdio import echo
+
 from migrate.extract.export import ExportResult, Progress, export_api, export_db
 from migrate.extract.http import ExportError, HttpOptions, parse_header
 
@@ -173,17 +175,17 @@ def export_command(
 
 
 def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
+    echo(f"error: {message}", err=True)
     sys.exit(2)
 
 
 def _summary(result: ExportResult, quiet: bool) -> None:
     for line in result.warnings:
-        click.echo(f"warning: {line}", err=True)
+        echo(f"warning: {line}", err=True)
     if quiet:
         return
     c = result.manifest["counts"]
-    click.echo(
+    echo(
         f"Exported {c['process_definitions']} process definitions "
         f"({c['invalid_definitions']} invalid, {c['skipped']} skipped) and "
         f"{c['history_processes']} runs to {result.out}; "

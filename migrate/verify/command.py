@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from migrate.stdio import echo, json_printable, printable
+
 from migrate.verify.client import AirflowUnreachable
 from migrate.verify.core import VerifyUsageError
 
@@ -107,9 +109,12 @@ def verify_command(
         )
         result = run_verify(list(sources), report, client, timezone, side=side)
     except (VerifyUsageError, AirflowUnreachable) as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         sys.exit(2)
-    click.echo(to_json(result) if as_json else to_table(result), nl=False)
+    click.echo(
+        json_printable(to_json(result)) if as_json else printable(to_table(result)),
+        nl=False,
+    )
     sys.exit(result.exit_code())
 
 

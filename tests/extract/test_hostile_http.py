@@ -180,4 +180,34 @@ def test_the_response_cap_is_a_setting(servers, tmp_path):
     assert not out.exists()
     result = CliRunner().invoke(export_command, [*args, "--max-response-mb", "2"])
     assert result.exit_code == 0, result.output
-    assert len(list((out / "process_definitions").glob("*.json"))) == 28
+    assert len(list((out / "process_definitions").glob("*.json"))) == 29  # as is
+
+
+def test_names_from_the_server_cannot_rewrite_the_terminal(servers, tmp_path):
+    """A definition whose name holds terminal escapes and is invalid: export's warning
+    line shows the name escaped; the valid definitions are exported."""
+    from click.testing import CliRunner
+
+    from migrate.extract.command import export_command
+
+    listing, _ = _estate_and_one_run()
+    definitions = json.loads(listing)
+    hostile = dict(
+        definitions[0],
+        process_definition_name="x\x1b]0;pwned\x07\r\x1b[2J\u202eevil",
+        task_definitions="not a list",
+    )
+    body = json.dumps(definitions + [hostile]).encode()
+    server = servers(lambda h: _json(h, body))
+    out = tmp_path / "export"
+    result = CliRunner().invoke(
+        export_command,
+        ["--url", server.url, "--out", str(out), "--history-days", "0", "-q"],
+    )
+    assert result.exit_code == 1, result.output
+    for raw in ("\x1b", "\r", "\x07", "\u202e"):
+        assert raw not in result.output
+    warnings = [l for l in result.output.splitlines() if l.startswith("warning: ")]
+    (line,) = warnings
+    assert "'x\\x1b]0;pwned\\x07\\r\\x1b[2J\\u202eevil'" in line, line
+    assert len(list((out / "process_definitions").glob("*.json"))) == 29  # as is

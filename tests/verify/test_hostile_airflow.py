@@ -109,3 +109,55 @@ def test_a_token_with_a_line_break_is_not_sent(servers, converted_estate):
     (line,) = err.splitlines()
     assert "control characters" in line and "X-Evil" not in line
     assert all("X-Evil" not in json.dumps(h) for _, _, h in server.seen)
+
+
+def test_names_and_messages_from_airflow_cannot_rewrite_the_terminal(
+    servers, converted_estate
+):
+    """A DAG id and an import error holding ESC/CSI/OSC sequences, a carriage return and
+    a bidi override: every character shows as its escape in the table, and the JSON
+    keeps the same data with those characters escaped."""
+    evil = "evil\x1b[2J\r\u202edag"
+    trace = "Traceback\x1b]0;pwned\x07\r\x1b[1Aboom"
+    routes = {
+        "/api/v2/dags": lambda h: json_answer(
+            h,
+            {
+                "dags": [
+                    {
+                        "dag_id": evil,
+                        "is_paused": False,
+                        "fileloc": "/dags/x.py",
+                        "timetable_summary": None,
+                        "next_dagrun_run_after": None,
+                        "has_import_errors": False,
+                    }
+                ],
+                "total_entries": 1,
+            },
+        ),
+        "/api/v2/importErrors": lambda h: json_answer(
+            h,
+            {
+                "import_errors": [
+                    {
+                        "import_error_id": 1,
+                        "filename": "/dags/x.py",
+                        "stack_trace": trace,
+                    }
+                ],
+                "total_entries": 1,
+            },
+        ),
+    }
+    server = servers(airflow(routes))
+    code, out, err = verify(server.url)
+    assert code == 1, err
+    for raw in ("\x1b", "\r", "\x07", "\u202e"):
+        assert raw not in out + err
+    assert "evil\\x1b[2J\\x0d\\u202edag" in out
+    code, out, err = verify(server.url, "--json")
+    assert code == 1
+    for raw in ("\x1b", "\r", "\x07", "\u202e"):
+        assert raw not in out
+    assert json.dumps(evil) in json.dumps(json.loads(out))  # the very same name
