@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from migrate.html import layout as layouts
 from migrate.html.graphs import COLOURS
-from migrate.html.text import text
+from migrate.html.text import name, text, visible
 from migrate.ir import SEVERITIES
 from migrate.report import LIST_ALL_TO_CREATE, KindGroup, create_groups
 
@@ -230,7 +230,7 @@ def _shared(shared: list[dict]) -> str:
         out.append(
             f"<tr><td><code>{text(e['file'])}</code></td><td>{e['versions']}</td>"
             f"<td>{text(e['written_from'])}</td>"
-            f"<td>{text(', '.join(e['processes']))}</td></tr>"
+            f"<td>{', '.join(name(n) for n in e['processes'])}</td></tr>"
         )
     out.append("</tbody></table></section>")
     return "\n".join(out)
@@ -252,7 +252,7 @@ def _processes(rows: list[Row]) -> str:
     data = []
     for r in rows:
         item = [
-            r.process,
+            visible(r.process),  # drawn as text: control characters shown
             r.dag_id,
             SEVERITIES.index(r.worst),
             list(r.counts),

@@ -25,7 +25,7 @@ from migrate.html.graphs import (
     task_findings,
     worst,
 )
-from migrate.html.text import encode_page, text
+from migrate.html.text import encode_page, name, text
 from migrate.ir import SEVERITIES, Call, DagModel, Finding, Seconds
 from migrate.report import TaskFields, split_field
 from migrate.schedule.choose import CRON, QUARTZ, choose_schedule
@@ -162,7 +162,7 @@ def render_page(plan: PagePlan, trailing, pictures) -> str:
         '<link rel="stylesheet" href="../assets/report.css">',
         "</head><body>",
         '<nav><a href="../index.html">← the estate</a></nav>',
-        f'<header><h1>{text(plan.process)} <span class="badge sev-{worst_one}">'
+        f'<header><h1>{name(plan.process)} <span class="badge sev-{worst_one}">'
         f"{worst_one}</span></h1>",
         title,
         '<p class="counts">'
@@ -186,7 +186,7 @@ def _graphs_section(plan: PagePlan, pictures) -> str:
     out = ['<section id="graphs"><h2>Graphs</h2><div class="pair">']
     titles = (
         "Sundial",
-        f"Airflow DAG <code>{text(plan.dag_id)}</code>",
+        f"Airflow DAG <code>{name(plan.dag_id)}</code>",
     )
     labels = (
         f"Sundial process {plan.process}",
@@ -243,7 +243,7 @@ def _tasks_section(process: ProcessDefinition, model: DagModel, by_task) -> str:
             mark = " (its success is the task's)" if task_id == exit_id else ""
             ids.append(f"<code>{text(task_id)}</code>{mark}")
         rows.append(
-            f'<tr><td class="name">{text(t.name)}</td>'
+            f'<tr><td class="name">{name(t.name)}</td>'
             f"<td>{text(EXECUTOR_LABELS.get(type(t.executable), '?'))}</td>"
             f"<td>{'<br>'.join(deps) or '—'}</td>"
             f"<td>{'<br>'.join(ids) or '—'}</td>"
@@ -251,7 +251,7 @@ def _tasks_section(process: ProcessDefinition, model: DagModel, by_task) -> str:
             f"<td>{t.max_attempts}</td></tr>"
         )
     structural = [
-        f"<code>{text(n.task_id)}</code> ({text(n.operator.name)})"
+        f"<code>{name(n.task_id)}</code> ({text(n.operator.name)})"
         for n in model.tasks
         if n.sundial_task is None
     ]
@@ -400,7 +400,7 @@ def _notable_rows(findings: list[Finding], names) -> str:
         task, rest = split_field(f.field, names)
         out.append(
             f'<tr><td class="sev-{f.severity}">{f.severity}</td>'
-            f"<td>{'(process)' if task is None else text(task)}</td>"
+            f"<td>{'(process)' if task is None else name(task)}</td>"
             f"<td><code>{text(rest)}</code></td><td>{text(f.message)}</td></tr>"
         )
     return "".join(out)
@@ -427,7 +427,7 @@ def _exact_block(findings: list[Finding], names) -> str:
             shared.setdefault((message, tuple(fields)), []).append(task)
         for (message, fields), tasks in shared.items():
             shown = ", ".join(f"<code>{text(x)}</code>" for x in fields)
-            owners = ", ".join("the process" if t is None else text(t) for t in tasks)
+            owners = ", ".join("the process" if t is None else name(t) for t in tasks)
             out.append(
                 f"<tr><td>{text(message)}</td><td>{shown}</td><td>{owners}</td></tr>"
             )

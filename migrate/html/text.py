@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import re
 
-# C0 controls but tab and newline, and DEL, to their control pictures (␀ ␁ ... ␡)
-_PICTURES = {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)}
+# C0 controls but tab and newline, and DEL, to their control pictures (␀ ␁ ... ␡);
+# the invisible bidirectional controls (an RLO turns "rtl\u202eevil" into "rtllive" and
+# pulls what follows into the name) to their code points, shown: ⟦U+202E⟧
+_PICTURES: dict[int, int | str] = {
+    c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)
+}
 _PICTURES[0x7F] = 0x2421
+for _c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)):
+    _PICTURES[_c] = f"⟦U+{_c:04X}⟧"
 # and, in one pass, what html.escape(quote=True) replaces
 _TEXT = {
-    **{c: chr(p) for c, p in _PICTURES.items()},
+    **{c: p if isinstance(p, str) else chr(p) for c, p in _PICTURES.items()},
     ord("&"): "&amp;",
     ord("<"): "&lt;",
     ord(">"): "&gt;",
@@ -25,6 +31,8 @@ _TEXT = {
 }
 
 
+_TEXT_PICTURES = {c: p if isinstance(p, str) else chr(p) for c, p in _PICTURES.items()}
+
 # any character text() changes (most strings have none: they are returned as they are)
 _SPECIAL = re.compile("[" + re.escape("".join(map(chr, _TEXT))) + "]")
 _CONTROL = re.compile("[" + re.escape("".join(map(chr, _PICTURES))) + "]")
@@ -32,7 +40,8 @@ _CONTROL = re.compile("[" + re.escape("".join(map(chr, _PICTURES))) + "]")
 
 def visible(value: object) -> str:
     """The string a reader sees: control characters as pictures."""
-    return str(value).translate(_PICTURES)
+    value = str(value)
+    return value.translate(_TEXT_PICTURES) if _CONTROL.search(value) else value
 
 
 def text(value: object) -> str:
@@ -51,6 +60,12 @@ def text(value: object) -> str:
         .replace('"', "&quot;")
         .replace("'", "&#x27;")
     )
+
+
+def name(value: object) -> str:
+    """A name (process, task, DAG id) in running text: ``text()`` isolated in ``<bdi>``,
+    so a right-to-left name never reorders what stands beside it (a badge, a comma)."""
+    return f"<bdi>{text(value)}</bdi>"
 
 
 def shorten(value: str, limit: int) -> str:

@@ -134,6 +134,7 @@ HOSTILE = [
 
 
 def test_hostile_strings_render_as_text(tmp_path, chromium):
+    from migrate.html.text import visible
     from migrate.pipeline import convert
 
     definition = {
@@ -189,10 +190,46 @@ def test_hostile_strings_render_as_text(tmp_path, chromium):
         body = page.inner_text("body")
         assert definition["process_definition_name"] in body
         if path.name != "index.html":
-            for name in HOSTILE:
-                assert name.strip() in body, name
+            for name in HOSTILE:  # as text; the bidi override shown as ⟦U+202E⟧
+                assert visible(name).strip() in body, name
             titles = page.eval_on_selector_all(
                 "svg.graph g.nodes title", "ts => ts.map(t => t.textContent)"
             )
             assert any(HOSTILE[1] in t for t in titles)
         page.close()
+
+
+def test_a_bidi_override_in_a_name_is_shown_and_reorders_nothing(tmp_path, chromium):
+    """A process named "rtl<RLO>evil": the page shows the override as ⟦U+202E⟧ instead
+    of reversing the rest of the heading, the name is isolated (bdi), and the badge
+    after it stays after it, reading left to right."""
+    from migrate.pipeline import convert
+
+    definition = json.loads(
+        (
+            Path(__file__).parents[2]
+            / "fixtures/estate/2019-07/regional_sales_loads.json"
+        ).read_text(encoding="utf-8")
+    )
+    definition["process_definition_name"] = "rtl\u202eevil"
+    source = tmp_path / "bidi.json"
+    source.write_text(json.dumps(definition))
+    out = tmp_path / "out"
+    result = convert([source], out)
+    assert not result.problems, [str(p) for p in result.problems]
+    (entry,) = json.loads((out / "report" / "parity.json").read_text())["processes"]
+    for path in (out / entry["page"], out / "report" / "index.html"):
+        assert "\u202e" not in path.read_text(encoding="utf-8"), path
+    page, problems = _open(chromium, out / entry["page"])
+    assert problems == []
+    heading = page.locator("header h1")
+    assert heading.inner_text().startswith("rtl⟦U+202E⟧evil ")
+    name_box = heading.locator("bdi").bounding_box()
+    badge_box = heading.locator(".badge").bounding_box()
+    assert badge_box["x"] >= name_box["x"] + name_box["width"]
+    page.close()
+    page, problems = _open(chromium, out / "report" / "index.html")
+    assert problems == []
+    first = page.locator("#table tbody tr").first.locator("td")
+    assert first.nth(0).locator("bdi").inner_text() == "rtl⟦U+202E⟧evil"  # isolated
+    page.close()

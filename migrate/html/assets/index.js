@@ -32,13 +32,16 @@
   function cell(row, content, href, cls) {
     var td = document.createElement("td");
     if (cls) td.className = cls;
+    // every value isolated (bdi), so a right-to-left name never reorders its neighbours
+    var bdi = document.createElement("bdi");
+    bdi.textContent = content;
     if (href) {
       var a = document.createElement("a");
       a.href = href;
-      a.textContent = content;
+      a.appendChild(bdi);
       td.appendChild(a);
     } else {
-      td.textContent = content;
+      td.appendChild(bdi);
     }
     row.appendChild(td);
   }
