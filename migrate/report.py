@@ -26,9 +26,11 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote
 
 from migrate.ir import SEVERITIES, DagModel, Finding
 from migrate.problems import Problem
+from migrate.stdio import printable
 from migrate.sundial.wire import task_path
 
 REPORT_VERSION = 2
@@ -528,7 +530,7 @@ def parity_markdown(
             "|---|---|---|",
         ]
         lines += [
-            f"| `{_md(g.field)}` | {_md(g.wording)} | {_md(_where(g))} |"
+            f"| {_code(g.field)} | {_md(g.wording)} | {_md(_where(g))} |"
             for g in manual
         ]
         lines.append("")
@@ -544,7 +546,7 @@ def parity_markdown(
     else:
         lines += ["| severity | field | what differs | where |", "|---|---|---|---|"]
         lines += [
-            f"| {g.severity} | `{_md(g.field)}` | {_md(g.wording)} | {_md(_where(g))} |"
+            f"| {g.severity} | {_code(g.field)} | {_md(g.wording)} | {_md(_where(g))} |"
             for g in kinds
         ]
         lines.append("")
@@ -556,12 +558,12 @@ def parity_markdown(
     ]
     for p, page in rows:
         name = (
-            f"[{_md(p.process)}]({page.removeprefix('report/')})"
+            f"[{_md(p.process)}](<{quote(page.removeprefix('report/'))}>)"
             if page
             else _md(p.process)
         )
         lines.append(
-            f"| {name} | [`{p.dag_id}`]({'../' + p.file}) | {p.worst} | "
+            f"| {name} | [{_code(p.dag_id)}](<{quote('../' + p.file)}>) | {p.worst} | "
             + " | ".join(map(str, p.counts))
             + " |"
         )
@@ -617,7 +619,7 @@ def _markdown_head(
             lines += ["| kind | id | purpose |", "|---|---|---|"]
             for kind, _, items in groups:
                 for ident, purpose in items:
-                    lines.append(f"| {kind} | `{_md(ident)}` | {_md(purpose)} |")
+                    lines.append(f"| {kind} | {_code(ident)} | {_md(purpose)} |")
         else:
             lines += [
                 "Counted by kind (parity.json's `to_create` and each process's page "
@@ -628,7 +630,7 @@ def _markdown_head(
             ]
             for kind, wording, items in groups:
                 lines.append(
-                    f"| {kind} | {_md(wording)} | {len(items)} | `{_md(items[0][0])}` |"
+                    f"| {kind} | {_md(wording)} | {len(items)} | {_code(items[0][0])} |"
                 )
         lines.append("")
     if report["shared_files"]:
@@ -643,7 +645,7 @@ def _markdown_head(
         ]
         for entry in report["shared_files"]:
             lines.append(
-                f"| `{_md(entry['file'])}` | {entry['versions']} | "
+                f"| {_code(entry['file'])} | {entry['versions']} | "
                 f"{_md(entry['written_from'])} | "
                 + ", ".join(_md(n) for n in entry["processes"])
                 + " |"
@@ -679,8 +681,28 @@ def provenance_entry(m: DagModel) -> dict:
     }
 
 
-def _md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+# what can start Markdown or HTML markup (links, images, tags, entities, emphasis, code,
+# strikethrough, headings) or end a table cell; a backslash makes each one literal
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~!#])")
+
+
+def _md(text: object) -> str:
+    """A value as literal Markdown text in a table cell or a list item: markup
+    characters backslash-escaped, control characters shown as escapes, one line."""
+    return _MD_SPECIAL.sub(r"\\\1", printable(str(text)).replace("\n", " "))
+
+
+def _code(text: object) -> str:
+    """A value as a Markdown code span (literal by nature): fenced by more backticks
+    than it holds in a row, its ``|`` escaped for the table (GFM reads ``\\|`` as ``|``
+    in a code span too), control characters shown as escapes, one line."""
+    value = printable(str(text)).replace("\n", " ").replace("|", "\\|")
+    longest = max((len(run) for run in re.findall("`+", value)), default=0)
+    fence = "`" * (longest + 1)
+    pad = (
+        " " if value.startswith("`") or value.endswith("`") or not value.strip() else ""
+    )
+    return f"{fence}{pad}{value}{pad}{fence}"
 
 
 # -- reading a report ---------------------------------------------------------------------

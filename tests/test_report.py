@@ -74,3 +74,49 @@ def test_task_fields_split_like_split_field(names, which, rest):
 
     field = f"task_definitions[{names[which % len(names)]}]{rest}"
     assert TaskFields(names).split(field) == split_field(field, names)
+
+
+def test_parity_md_shows_hostile_names_as_text(tmp_path):
+    """Names holding HTML, a Markdown link and image, emphasis, backticks, a table pipe
+    and an escape sequence: parity.md rendered by a CommonMark/GFM renderer
+    (markdown-it-py) shows each as text, makes no element of it, and keeps every table
+    row's cells."""
+    import json
+    import re
+
+    from markdown_it import MarkdownIt
+
+    from migrate.pipeline import convert
+    from tests.conftest import ESTATE
+
+    hostile = "x <img src=y onerror=alert(1)> [click](http://evil.example) ![i](z.png) *em* `c` | \x1b[2J"
+    base = json.loads((ESTATE / "2019-07" / "regional_sales_loads.json").read_text())
+    source = tmp_path / "source"
+    source.mkdir()
+    good = dict(base, process_definition_name=hostile)
+    good["task_definitions"] = [
+        dict(t, task_definition_name=f"{hostile} {i}")
+        for i, t in enumerate(base["task_definitions"][:1])
+    ]
+    (source / "good.json").write_text(json.dumps(good))
+    bad = dict(base, process_definition_name=hostile + " bad", task_definitions=7)
+    (source / "bad.json").write_text(json.dumps(bad))
+    out = tmp_path / "out"
+    convert([source], out)
+    markdown = (out / "report" / "parity.md").read_text(encoding="utf-8")
+    assert "\x1b" not in markdown
+    html = MarkdownIt("gfm-like").render(markdown)
+    assert "<img" not in html
+    assert "<em>em</em>" not in html and "<code>c</code>" not in html
+    # no link hides where it goes: ours are relative; a URL written in a name may be
+    # autolinked by GFM, but then it shows exactly that URL
+    links = re.findall(r'<a href="([^"]*)">(.*?)</a>', html)
+    assert links
+    for href, shown in links:
+        assert not href.startswith(("http", "javascript")) or shown == href, href
+    assert 'href="http://evil.example">click' not in html
+    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)
+    body = re.sub(r"<[^>]+>", "", html)
+    assert "x &lt;img src=y onerror=alert(1)&gt; [click](http://evil.example)" in body
+    table = [r for r in rows if r.count("<td") == 7]
+    assert any("x &lt;img" in r for r in table)  # the process row: 7 cells, pipe kept
