@@ -301,29 +301,17 @@ class Client:
             return body
 
     def _read_bounded(self, response, where: str) -> bytes:
-        """The decoded body, at most ``max_response_bytes`` of it, within ``timeout``
-        seconds for the whole body (a server trickling a byte at a time never hits the
-        per-read timeout)."""
-        cap = self.options.max_response_bytes
-        deadline = time.monotonic() + self.options.timeout
-        chunks, size = [], 0
-        while True:
-            chunk = response.raw.read1(1 << 16, decode_content=True)
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > cap:
-                raise ExportError(
-                    f"{where}: the response is larger than {cap // (1024 * 1024)} MiB "
-                    "decoded (a compression bomb, or a runaway server); not read further "
-                    "(--max-response-mb raises the limit)"
-                )
-            if time.monotonic() > deadline:
-                raise ExportError(
-                    f"{where}: the response took longer than --timeout "
-                    f"{self.options.timeout:g}s to arrive ({size} bytes so far)"
-                )
-            chunks.append(chunk)
+        try:
+            return read_bounded(
+                response, self.options.max_response_bytes, self.options.timeout
+            )
+        except BoundExceeded as exc:
+            hint = (
+                " (--max-response-mb raises the limit)"
+                if isinstance(exc, TooLarge)
+                else ""
+            )
+            raise ExportError(f"{where}: {exc}{hint}") from None
 
     def get_json(self, path: str, params: Any = None) -> Any:
         body = self.get_bytes(path, params)
@@ -421,3 +409,35 @@ def _reason(exc: BaseException) -> str:
 def _preview(body: bytes) -> str:
     text = body[:60].decode("utf-8", "replace")
     return repr(" ".join(text.split()))
+
+
+class BoundExceeded(Exception):
+    """A response larger than the cap, or slower than the timeout (the message says)."""
+
+
+class TooLarge(BoundExceeded):
+    pass
+
+
+def read_bounded(response, cap: int, seconds: float) -> bytes:
+    """A streamed ``requests`` response's decoded body, at most ``cap`` bytes of it,
+    within ``seconds`` for the whole body (a server trickling a byte at a time never
+    hits the per-read timeout; a compression bomb stops at the cap)."""
+    deadline = time.monotonic() + seconds
+    chunks, size = [], 0
+    while True:
+        chunk = response.raw.read1(1 << 16, decode_content=True)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > cap:
+            raise TooLarge(
+                f"the response is larger than {cap // (1024 * 1024)} MiB decoded (a "
+                "compression bomb, or a runaway server); not read further"
+            )
+        if time.monotonic() > deadline:
+            raise BoundExceeded(
+                f"the response took longer than --timeout {seconds:g}s to arrive "
+                f"({size} bytes so far)"
+            )
+        chunks.append(chunk)

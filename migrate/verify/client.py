@@ -17,20 +17,48 @@ to get an Airflow 3 answer end as ``AirflowUnreachable`` (exit code 2).
 from __future__ import annotations
 
 import time
-from urllib.parse import quote, urljoin
+import json
+from dataclasses import dataclass
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
-from migrate.extract.http import MAX_REDIRECTS, REDIRECTS, origin, redact_url
+from migrate.extract.http import (
+    MAX_REDIRECTS,
+    REDIRECTS,
+    BoundExceeded,
+    origin,
+    read_bounded,
+    redact_url,
+)
 
 PAGE = 100  # Airflow's default [api] maximum_page_limit
 RETRIES = 3
 # DAGs or import errors read from one list; more is a runaway server
 MAX_ITEMS = 1_000_000
+# one answer, decoded (a page of 100 DAGs is a few hundred KiB)
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 class AirflowUnreachable(Exception):
     """Cannot connect, log in, or read the API (one line)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer read in full, within MAX_RESPONSE_BYTES and the timeout."""
+
+    status_code: int
+    headers: object  # requests' case-insensitive mapping
+    reason: str | None
+    body: bytes
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code < 400
+
+    def json(self):
+        return json.loads(self.body)
 
 
 def redact(url: str) -> str:
@@ -59,7 +87,7 @@ class AirflowClient:
         self.version: str | None = None
 
     # -- transport --------------------------------------------------------------------
-    def _request(self, method: str, path: str, **kw) -> requests.Response:
+    def _request(self, method: str, path: str, **kw) -> "Answer":
         """One call, retried on connection errors and 502-504; redirects followed by
         hand, within the --airflow-url origin only (the request may carry the password
         or the token)."""
@@ -70,7 +98,6 @@ class AirflowClient:
             if answer.status_code not in REDIRECTS or not location:
                 return answer
             target = urljoin(url, location)
-            answer.close()
             if origin(target) != origin(self.base):
                 raise AirflowUnreachable(
                     f"{self.shown}: {method} {path} redirected to {redact(target)}, "
@@ -86,12 +113,32 @@ class AirflowClient:
             "redirect loop?); check --airflow-url"
         )
 
-    def _once(self, method: str, url: str, **kw) -> requests.Response:
+    def _once(self, method: str, url: str, **kw) -> "Answer":
         for attempt in range(RETRIES):
             try:
-                answer = self.session.request(
-                    method, url, timeout=self.timeout, allow_redirects=False, **kw
+                streamed = self.session.request(
+                    method,
+                    url,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    stream=True,
+                    **kw,
                 )
+                try:
+                    body = read_bounded(streamed, MAX_RESPONSE_BYTES, self.timeout)
+                except BoundExceeded:
+                    raise
+                except Exception as exc:  # urllib3's read errors: a dropped connection
+                    raise requests.ConnectionError(str(exc)) from None
+                finally:
+                    streamed.close()
+                answer = Answer(
+                    streamed.status_code, streamed.headers, streamed.reason, body
+                )
+            except BoundExceeded as exc:
+                raise AirflowUnreachable(
+                    f"{self.shown}: {method} {urlsplit(url).path}: {exc}"
+                ) from None
             except requests.exceptions.SSLError as exc:
                 raise AirflowUnreachable(
                     f"cannot connect to {self.shown}: TLS failed ({_short(exc)})"
@@ -252,7 +299,7 @@ def _token_of(answer: requests.Response) -> str:
         return ""
 
 
-def _detail(answer: requests.Response) -> str:
+def _detail(answer: Answer) -> str:
     try:
         detail = answer.json().get("detail")
     except (ValueError, AttributeError):

@@ -180,7 +180,7 @@ def test_the_response_cap_is_a_setting(servers, tmp_path):
     assert not out.exists()
     result = CliRunner().invoke(export_command, [*args, "--max-response-mb", "2"])
     assert result.exit_code == 0, result.output
-    assert len(list((out / "process_definitions").glob("*.json"))) == 29  # as is
+    assert len(list((out / "process_definitions").glob("*.json"))) == 28
 
 
 def test_names_from_the_server_cannot_rewrite_the_terminal(servers, tmp_path):

@@ -161,3 +161,47 @@ def test_names_and_messages_from_airflow_cannot_rewrite_the_terminal(
     for raw in ("\x1b", "\r", "\x07", "\u202e"):
         assert raw not in out
     assert json.dumps(evil) in json.dumps(json.loads(out))  # the very same name
+
+
+def test_a_compression_bomb_and_a_trickle_are_bounded(servers, converted_estate):
+    """An answer that inflates past verify's cap, and one trickled a byte at a time
+    past --timeout: each is one line, exit 2, read no further."""
+    import gzip
+    import time
+
+    from migrate.verify.client import MAX_RESPONSE_BYTES
+
+    bomb = gzip.compress(b" " * (MAX_RESPONSE_BYTES + 1024 * 1024), compresslevel=9)
+
+    def inflate(h):
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Encoding", "gzip")
+        h.send_header("Content-Length", str(len(bomb)))
+        h.end_headers()
+        h.wfile.write(bomb)
+
+    def trickle(h):
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", "1000")
+        h.end_headers()
+        try:
+            for _ in range(1000):
+                h.wfile.write(b" ")
+                h.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            pass
+
+    for answer, why in (
+        (inflate, "larger than 64 MiB decoded"),
+        (trickle, "longer than --timeout 1s"),
+    ):
+        server = servers(airflow({"/api/v2/dags": answer}))
+        started = time.monotonic()
+        code, out, err = verify(server.url, "--timeout", "1")
+        assert code == 2 and out == ""
+        (line,) = err.splitlines()
+        assert why in line and "GET /api/v2/dags" in line, line
+        assert time.monotonic() - started < 30  # not the trickle's 100 s
