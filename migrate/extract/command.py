@@ -67,7 +67,7 @@ class _Bars(Progress):
     type=click.FloatRange(min=0.1),
     default=30.0,
     show_default=True,
-    help="Seconds to wait for each HTTP request.",
+    help="Seconds for each HTTP request, its whole body included.",
 )
 @click.option(
     "--ca-bundle",
