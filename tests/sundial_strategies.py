@@ -8,6 +8,8 @@ for any definition: the stored form and the database path, input order, injectio
 
 from __future__ import annotations
 
+import copy
+
 from hypothesis import strategies as st
 
 NAME_CHARS = "abcxyz019 ._-é日"
@@ -318,3 +320,49 @@ def without_empty(value, keys):
     if isinstance(value, list):
         return [without_empty(v, keys) for v in value]
     return value
+
+
+# -- wrong values anywhere (issue 19's class) ------------------------------------------
+
+
+def json_values():
+    """Any JSON value, including the awkward ones: huge integers, infinities, deep
+    nesting, objects with odd keys."""
+    from hypothesis import strategies as st
+
+    leaves = (
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.sampled_from([10**400, -(10**30), 2**31, 2**63])
+        | st.floats(allow_nan=True, allow_infinity=True)
+        | st.text(max_size=20)
+    )
+    return st.recursive(
+        leaves,
+        lambda inner: st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+        max_leaves=12,
+    )
+
+
+def value_paths(value, prefix=()):
+    """Every place in a definition a value can be put."""
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from value_paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from value_paths(v, prefix + (i,))
+
+
+def replaced(data, path, new):
+    if not path:
+        return new
+    data = copy.deepcopy(data)
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = new
+    return data

@@ -347,3 +347,52 @@ def test_malformed_definitions_never_stop_the_estate(tmp_path, size):
     ]
     assert all("\n" not in str(p) for p in result.problems)
     assert len(list((tmp_path / "out" / "dags").glob("*.py"))) == size
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.data())
+def test_any_wrong_value_in_a_file_loses_nothing_else(tmp_path_factory, data):
+    """Two valid definitions and one with any JSON value (or, in YAML, a mapping with
+    non-string keys) put anywhere, in .json or .yaml files: the convert returns, each
+    problem is one line about the bad file, both valid processes are converted."""
+    import yaml
+
+    from tests.sundial_strategies import definitions, json_values, replaced, value_paths
+
+    root = tmp_path_factory.mktemp("wrong")
+    sources = root / "estate"
+    sources.mkdir()
+    valid = [
+        dict(data.draw(definitions()), process_definition_name=f"valid-{i}")
+        for i in range(2)
+    ]
+    bad = dict(data.draw(definitions()), process_definition_name="bad-one")
+    path = data.draw(st.sampled_from(list(value_paths(bad))))
+    value = data.draw(
+        json_values() | st.dictionaries(st.integers(), st.integers(), min_size=1)
+    )
+    bad = replaced(bad, path, value)
+    as_yaml = data.draw(st.booleans())
+    for name, definition in [
+        ("valid-0", valid[0]),
+        ("valid-1", valid[1]),
+        ("bad", bad),
+    ]:
+        if as_yaml:
+            text = yaml.safe_dump(definition)
+            (sources / f"{name}.yaml").write_text(text, encoding="utf-8")
+        else:
+            text = json.dumps(definition, allow_nan=True, default=str)
+            (sources / f"{name}.json").write_text(text, encoding="utf-8")
+    result = convert([sources], root / "out", timezone="UTC", cache=False)
+    for problem in result.problems:
+        assert "\n" not in str(problem)
+        assert Path(problem.file).stem == "bad", str(problem)
+    converted = {p.process for p in result.processes}
+    assert {"valid-0", "valid-1"} <= converted
+    for p in result.processes:
+        assert (root / "out" / p.file).is_file()

@@ -154,6 +154,14 @@ def _convert(name: str, row: dict, task_rows: list[dict]) -> DbDefinition:
         return DbDefinition(name, None, f"{exc}; process skipped")
     except StoredFormError as exc:
         return DbDefinition(name, None, f"{where}: {exc}; process skipped")
+    except Exception as exc:  # a shape no check foresaw: this process, not the export
+        detail = " ".join(str(exc).split())[:200]
+        return DbDefinition(
+            name,
+            None,
+            f"{where}: cannot be read ({type(exc).__name__}: {detail}); process "
+            "skipped (please report it with the row)",
+        )
 
 
 class _RowError(Exception):

@@ -690,7 +690,7 @@ def _notification_to_wire(value: Any, where: str) -> dict:
     value = _obj(value, where)
     body = {k: v for k, v in value.items() if k != "type"}
     kind = value.get("type")
-    if kind not in _NOTIFICATIONS:
+    if not isinstance(kind, str) or kind not in _NOTIFICATIONS:
         raise StoredFormError(f"{where}.type", f"unknown notification type {kind!r}")
     return {kind: _NOTIFICATIONS[kind].wire(body, where)}
 
@@ -729,7 +729,7 @@ def _task_to_wire(row: dict) -> dict:
 def _executable_to_wire(value: Any, where: str) -> dict:
     value = _obj(value, where)
     kind = value.get("type")
-    if kind not in _EXECUTABLE_TYPES:
+    if not isinstance(kind, str) or kind not in _EXECUTABLE_TYPES:
         raise StoredFormError(f"{where}.type", f"unknown executable type {kind!r}")
     member, shape = _EXECUTABLE_TYPES[kind]
     body = {k: v for k, v in value.items() if k != "type"}

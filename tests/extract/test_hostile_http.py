@@ -211,3 +211,56 @@ def test_names_from_the_server_cannot_rewrite_the_terminal(servers, tmp_path):
     (line,) = warnings
     assert "'x\\x1b]0;pwned\\x07\\r\\x1b[2J\\u202eevil'" in line, line
     assert len(list((out / "process_definitions").glob("*.json"))) == 29  # as is
+
+
+def test_any_wrong_value_from_the_server_loses_nothing_else(servers, tmp_path_factory):
+    """The estate's listing with one definition holding any JSON value anywhere: export
+    ends with exit 0 or 1 (never a traceback), every valid definition is exported, and
+    each warning is one line."""
+    from click.testing import CliRunner
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from migrate.extract.command import export_command
+    from tests.sundial_strategies import json_values, replaced, value_paths
+
+    listing, _ = _estate_and_one_run()
+    estate = json.loads(listing)
+    served = {"body": listing}
+    server = servers(lambda h: _json(h, served["body"]))
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.function_scoped_fixture,
+        ],
+    )
+    @given(st.data())
+    def check(data):
+        victim = data.draw(st.integers(0, len(estate) - 1))
+        path = data.draw(st.sampled_from(list(value_paths(estate[victim]))))
+        bad = replaced(estate[victim], path, data.draw(json_values()))
+        definitions = estate[:victim] + [bad] + estate[victim + 1 :]
+        served["body"] = json.dumps(definitions, allow_nan=True).encode()
+        out = tmp_path_factory.mktemp("export") / "out"
+        result = CliRunner().invoke(
+            export_command,
+            ["--url", server.url, "--out", str(out), "--history-days", "0", "-q"],
+        )
+        assert result.exit_code in (0, 1), (result.output, result.exception)
+        assert "Traceback" not in result.output
+        exported = {
+            json.loads(p.read_text())["process_definition_name"]
+            for p in (out / "process_definitions").glob("*.json")
+            if isinstance(json.loads(p.read_text()), dict)
+        }
+        others = {
+            d["process_definition_name"] for i, d in enumerate(estate) if i != victim
+        }
+        assert others <= exported
+        for line in result.output.splitlines():
+            assert line.startswith("warning: "), line
+
+    check()

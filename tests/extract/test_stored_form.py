@@ -8,6 +8,7 @@ import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fixtures.server import load_estate
 from fixtures.server.estate import jsonb_order
@@ -499,3 +500,29 @@ def test_names_that_map_to_one_file_both_keep_a_file(tmp_path):
         json.loads((out / rel).read_text())["process_definition_name"] for rel in (a, b)
     }
     assert names == {first, crafted}
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.data())
+def test_any_wrong_value_in_a_row_is_that_process_skipped_never_an_exception(data):
+    """A Sundial database row (or one of its task rows) with any JSON value anywhere, as
+    a column or inside a JSON column: the database reader gives that process a wire
+    definition or a one-line problem, never an exception that would stop the export."""
+    from migrate.extract.db import DbDefinition, _convert
+    from tests.sundial_strategies import json_values, replaced, value_paths
+
+    stored = wire_to_stored(data.draw(definitions()))
+    rows = {"process": stored.process, "tasks": stored.tasks}
+    path = data.draw(st.sampled_from([p for p in value_paths(rows) if len(p) >= 2]))
+    rows = replaced(rows, path, data.draw(json_values()))
+    tasks = [t for t in rows["tasks"] if isinstance(t, dict)]
+    name = str(rows["process"].get("process_definition_name"))
+    got = _convert(name, rows["process"], tasks)
+    assert isinstance(got, DbDefinition)
+    assert (got.wire is None) == (got.problem is not None)
+    if got.problem is not None:
+        assert "\n" not in got.problem

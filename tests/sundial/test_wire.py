@@ -321,49 +321,6 @@ def test_original_data_is_not_mutated():
     assert data == before
 
 
-def _json_values():
-    """Any JSON value, including the awkward ones: huge integers, infinities, deep
-    nesting, objects with odd keys."""
-    from hypothesis import strategies as st
-
-    leaves = (
-        st.none()
-        | st.booleans()
-        | st.integers()
-        | st.sampled_from([10**400, -(10**30), 2**31, 2**63])
-        | st.floats(allow_nan=True, allow_infinity=True)
-        | st.text(max_size=20)
-    )
-    return st.recursive(
-        leaves,
-        lambda inner: st.lists(inner, max_size=3)
-        | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-        max_leaves=12,
-    )
-
-
-def _paths(value, prefix=()):
-    """Every place in a definition a value can be put."""
-    yield prefix
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _paths(v, prefix + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _paths(v, prefix + (i,))
-
-
-def _replaced(data, path, new):
-    if not path:
-        return new
-    data = copy.deepcopy(data)
-    node = data
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = new
-    return data
-
-
 def test_any_value_anywhere_is_a_model_or_problems_never_an_exception():
     """The class of issue 19: a wrong JSON type or size in any field of a definition
     makes that definition invalid (problems, each one line), never an exception that
@@ -371,16 +328,16 @@ def test_any_value_anywhere_is_a_model_or_problems_never_an_exception():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from tests.sundial_strategies import definitions
+    from tests.sundial_strategies import definitions, json_values, replaced, value_paths
 
     @settings(max_examples=300, deadline=None)
     @given(st.data())
     def check(data):
         definition = data.draw(definitions())
-        paths = list(_paths(definition))
+        paths = list(value_paths(definition))
         path = data.draw(st.sampled_from(paths))
-        value = data.draw(_json_values())
-        result = read_process(_replaced(definition, path, value), SRC)
+        value = data.draw(json_values())
+        result = read_process(replaced(definition, path, value), SRC)
         if isinstance(result, list):
             assert result and all(isinstance(p, Problem) for p in result)
             assert all("\n" not in str(p) for p in result)
