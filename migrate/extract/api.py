@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 from collections import deque
 from concurrent.futures import Future
@@ -85,6 +86,21 @@ def iter_json_array(text: str, where: str, content_type: str = "") -> Iterator[A
                 f"{where}: the body is not valid JSON ({exc.msg} at character {exc.pos}"
                 f"{'; the body ends early' if exc.pos >= size - 1 else ''})"
             ) from None
+        except (ValueError, RecursionError) as exc:
+            # valid JSON Python will not build (an integer of thousands of digits,
+            # nesting thousands deep): this element only, as the text it is
+            end = _element_end(text, i)
+            if end is None:
+                raise ExportError(
+                    f"{where}: the body is not valid JSON (the list is cut off after "
+                    f"character {i})"
+                ) from None
+            reason = (
+                "nested too deeply to read"
+                if isinstance(exc, RecursionError)
+                else " ".join(str(exc).split("; use")[0].split())
+            )
+            item, i = Unreadable(i, text[i:end], reason), end
         yield item
         i = _skip(text, i)
         if i < size and text[i] == ",":
@@ -97,6 +113,55 @@ def iter_json_array(text: str, where: str, content_type: str = "") -> Iterator[A
         raise ExportError(
             f"{where}: the body is not valid JSON (the list is cut off at character {i})"
         )
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A list element that is valid JSON but cannot be made into Python values."""
+
+    position: int  # character offset in the body
+    raw: str  # its text, exported as it is
+    reason: str
+
+    _NAME = re.compile(r'"process_definition_name"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+    def name(self) -> str | None:
+        """The first process_definition_name string in it, if any."""
+        match = self._NAME.search(self.raw)
+        if match is None:
+            return None
+        try:
+            return json.loads(f'"{match.group(1)}"')
+        except ValueError:
+            return None
+
+
+def _element_end(text: str, i: int) -> int | None:
+    """Where the JSON list element starting at ``i`` ends (strings and nesting followed
+    without recursion); None when the body ends first."""
+    depth, size, j = 0, len(text), i
+    while j < size:
+        c = text[j]
+        if c == '"':
+            j += 1
+            while j < size and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            j += 1
+            if depth == 0:
+                return j
+            continue
+        if c in "[{":
+            depth += 1
+        elif c in "]}":
+            if depth == 0:
+                return j  # the list's own end: a scalar element ended
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        elif c == "," and depth == 0:
+            return j
+        j += 1
+    return None
 
 
 def _skip(text: str, i: int) -> int:

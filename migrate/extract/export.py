@@ -69,7 +69,29 @@ class _Collector:
         self.counts["skipped"] += 1
         self.warnings.append(line)
 
+    def add_unreadable(self, item: "api.Unreadable") -> None:
+        """Valid JSON that cannot be read into values: exported as its text, when it
+        names its process; one line either way."""
+        name = item.name()
+        if not name or name in self.seen:
+            self.skip(
+                f"the definition at character {item.position} of the listing cannot be "
+                f"read ({item.reason}) and names no process of its own; skipped"
+            )
+            return
+        self.seen.add(name)
+        rel = self.writer.add_definition(name, None, raw=item.raw)
+        self.counts["process_definitions"] += 1
+        self.counts["invalid_definitions"] += 1
+        self.warnings.append(
+            f"invalid definition (exported as is): {rel}: process {name!r}: "
+            f"{item.reason}; fix it at the source"
+        )
+
     def add(self, definition: Any) -> None:
+        if isinstance(definition, api.Unreadable):
+            self.add_unreadable(definition)
+            return
         name = (
             definition.get("process_definition_name")
             if isinstance(definition, dict)
@@ -165,11 +187,12 @@ def export_api(
         try:
             done = _HistoryWriter(writer, collector)
             for definition in progress.definitions(definitions):
-                name = (
-                    definition.get("process_definition_name")
-                    if isinstance(definition, dict)
-                    else None
-                )
+                if isinstance(definition, api.Unreadable):
+                    name = definition.name()
+                elif isinstance(definition, dict):
+                    name = definition.get("process_definition_name")
+                else:
+                    name = None
                 if wanted is not None and isinstance(name, str) and not wanted(name):
                     continue
                 collector.add(definition)

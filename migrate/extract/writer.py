@@ -172,13 +172,14 @@ class ExportWriter:
 
     # -- definitions ------------------------------------------------------------------
 
-    def add_definition(self, name: str, definition: Any) -> str:
+    def add_definition(self, name: str, definition: Any, raw: str | None = None) -> str:
         """Write one definition; returns its file.  Two processes whose names map to
         one file (a name crafted to look like another's safe form, or one name listed
         twice with different contents) both keep a file of their own, the second named
         after a hash of its name and content; the very same definition twice is one."""
         rel = f"{DEFINITIONS}/{safe_file_name(name)}"
-        data = dumps_definition(definition).encode("utf-8", "surrogatepass")
+        text = dumps_definition(definition) if raw is None else raw + "\n"
+        data = text.encode("utf-8", "surrogatepass")
         sha = hashlib.sha256(data).hexdigest()
         if rel in self.files:
             if self.names[rel] == name and self.files[rel] == sha:

@@ -8,6 +8,7 @@ import gzip
 import json
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -264,3 +265,44 @@ def test_any_wrong_value_from_the_server_loses_nothing_else(servers, tmp_path_fa
             assert line.startswith("warning: "), line
 
     check()
+
+
+@pytest.mark.parametrize(
+    "value, why",
+    [
+        ("9" * 5000, "value has 5000 digits"),
+        ("[" * 5000 + "]" * 5000, "nested too deeply to read"),
+    ],
+)
+def test_json_python_cannot_hold_is_that_definition_only(servers, tmp_path, value, why):
+    """One definition of the listing holds an integer of 5,000 digits, or nesting 5,000
+    deep (valid JSON that Python will not build): that definition is one warning and is
+    exported as its text; the others are exported; convert then says the same of it."""
+    from click.testing import CliRunner
+
+    from migrate.extract.command import export_command
+    from migrate.pipeline import convert
+
+    listing, _ = _estate_and_one_run()
+    text = listing.decode()
+    first = json.loads(listing)[0]["process_definition_name"]
+    marker = f'"process_definition_name": {json.dumps(first)}'
+    assert marker in text
+    body = text.replace(marker, f'"n": {value}, {marker}', 1).encode()
+    server = servers(lambda h: _json(h, body))
+    out = tmp_path / "export"
+    result = CliRunner().invoke(
+        export_command,
+        ["--url", server.url, "--out", str(out), "--history-days", "0", "-q"],
+    )
+    assert result.exit_code == 1, (result.output, result.exception)
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("warning: invalid definition (exported as is): ")
+    assert f"process {first!r}" in line and why in line
+    files = sorted((out / "process_definitions").glob("*.json"))
+    assert len(files) == 28
+    kept = [f for f in files if value[:100] in f.read_text()]
+    assert len(kept) == 1  # its text, as the server sent it
+    converted = convert([out], tmp_path / "out")
+    assert [Path(p.file).name for p in converted.problems] == [kept[0].name]
+    assert len(converted.processes) == 27
