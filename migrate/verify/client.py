@@ -58,7 +58,12 @@ class Answer:
         return self.status_code < 400
 
     def json(self):
-        return json.loads(self.body)
+        """The body as JSON; ValueError for anything else (nesting Python cannot
+        build included)."""
+        try:
+            return json.loads(self.body)
+        except RecursionError:
+            raise ValueError("nested too deeply to read") from None
 
 
 def redact(url: str) -> str:
@@ -292,7 +297,7 @@ class AirflowClient:
         return runs[0] if runs else None
 
 
-def _token_of(answer: requests.Response) -> str:
+def _token_of(answer: Answer) -> str:
     try:
         return str(answer.json()["access_token"])
     except (ValueError, KeyError, TypeError):
