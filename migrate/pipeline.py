@@ -434,7 +434,14 @@ class _EstateBuild:
         report = {
             "report_version": REPORT_VERSION,
             "timezone": self.tz,
-            "airflow": {"version": self.target.minor, "proven_on": self.target.airflow},
+            "airflow": {
+                "version": self.target.minor,
+                "proven_on": self.target.airflow,
+                # every DAG created paused until its cutover (verify holds them to it)
+                "dags_paused_on_deploy": bool(
+                    self.rules.defaults["dags_paused_on_deploy"].value
+                ),
+            },
             "summary": summary(processes, self.problems, exact_by_field),
             "invalid": invalid_entries(self.problems),
             "shared_files": self.shared,

@@ -352,6 +352,9 @@ class LiveAirflow:
         return answer.json() if answer.content else {}
 
     def trigger(self, dag_id: str, logical_date: str, run_id: str) -> None:
+        """Unpause the DAG (every converted DAG is created paused until its cutover;
+        Airflow runs no run of a paused DAG), then trigger a run."""
+        self.request("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})
         self.request(
             "POST",
             f"/api/v2/dags/{dag_id}/dagRuns",

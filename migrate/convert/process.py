@@ -163,9 +163,27 @@ def _dag_arguments(
     )
     dag.set("catchup", False, (), "process.catchup (Sundial never back-fills)")
     paused = bool(process.paused)
-    dag.set("is_paused_upon_creation", paused, ("paused",), "process.paused")
-    if process.paused is not None:
-        ledger.exact("paused", f"is_paused_upon_creation={paused}")
+    if not settings["dags_paused_on_deploy"]:
+        dag.set("is_paused_upon_creation", paused, ("paused",), "process.paused")
+        if process.paused is not None:
+            ledger.exact("paused", f"is_paused_upon_creation={paused}")
+    elif paused:
+        dag.set("is_paused_upon_creation", True, ("paused",), "process.paused")
+        ledger.exact("paused", "paused in Sundial: the DAG is created paused too")
+    else:
+        dag.set(
+            "is_paused_upon_creation",
+            True,
+            ("paused",),
+            f"go_live.paused_on_deploy ({settings.origin('dags_paused_on_deploy')})",
+        )
+        ledger.manual(
+            "paused",
+            "live in Sundial: the DAG is created paused, so deploying it runs nothing "
+            "Sundial also runs. Go live process by process: pause the Sundial process, "
+            "let its run in progress end, then unpause the DAG (dags_paused_on_deploy: "
+            "false makes every DAG start as its Sundial process was, for a big-bang switch)",
+        )
     dag.set("max_active_runs", 1, ("overlap_action",), "process.overlap_action")
     if process.overlap_action == "wait":
         ledger.exact(

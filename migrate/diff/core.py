@@ -217,6 +217,7 @@ def run_diff(
         )
     mapping, report_tz = report_mapping(dags_dir)
     written_for = _written_for(dags_dir)
+    paused_on_deploy = _paused_on_deploy(dags_dir)
     tz = timezone_name or report_tz or "UTC"
     try:
         ZoneInfo(tz)
@@ -313,12 +314,20 @@ def run_diff(
         )
         _target_rules(process.schedule, dag, written_for, entry)
         paused = bool(process.paused)
-        if dag.paused_upon_creation != paused:
+        # created paused until its cutover, or (a big-bang conversion) as Sundial had it
+        expected = True if paused_on_deploy else paused
+        if dag.paused_upon_creation != expected:
+            why = (
+                "the DAGs were converted to be created paused until their cutover"
+                if paused_on_deploy
+                else f"Sundial paused={str(paused).lower()}"
+            )
             entry.issues.append(
                 Issue(
                     PAUSED_DIFFERS,
-                    f"Sundial paused={str(paused).lower()}, DAG "
-                    f"is_paused_upon_creation={dag.paused_upon_creation}",
+                    f"{why}, but the DAG has is_paused_upon_creation="
+                    f"{dag.paused_upon_creation}"
+                    + (": deploying it would run it in both" if not paused else ""),
                 )
             )
         if runs is not None:
@@ -381,6 +390,16 @@ def _written_for(dags_dir: Path):
         return target(minor) if minor else None
     except (OSError, UnknownTarget):
         return None
+
+
+def _paused_on_deploy(dags_dir: Path) -> bool:
+    from migrate.verify.core import read_paused_on_deploy
+
+    report = dags_dir.parent / "report" / "parity.json"
+    try:
+        return report.is_file() and read_paused_on_deploy(report)
+    except OSError:
+        return False
 
 
 def _installed_airflow() -> str | None:

@@ -31,7 +31,7 @@ DEFAULT_LABEL = "mappings/default.yaml"  # how origins name it, wherever it is i
 
 # Settings that hold for the whole estate (one requirements.txt, one Airflow): a rule
 # cannot set them for some processes only.
-ESTATE_WIDE = {"airflow_version"}
+ESTATE_WIDE = {"airflow_version", "dags_paused_on_deploy"}
 
 # Settings whose values merge (dict update / list union) instead of being replaced.
 _MERGED_DICTS = {"default_args", "batch_job_queue_renames"}
@@ -231,6 +231,7 @@ def _check_value(name: str, where: str, key: str, value: Any) -> None:
         "emr_watch_timeout_seconds": int,
         "inline_secrets": bool,
         "aws_deferrable": bool,
+        "dags_paused_on_deploy": bool,
     }.get(key)
     if expect is not None and not isinstance(value, expect):
         raise MappingError(f"{name}: {where}: expected a {expect.__name__}")

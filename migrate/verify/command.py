@@ -78,7 +78,9 @@ def verify_command(
 
     SOURCE: the Sundial definitions (as for migrate diff).  Through Airflow's REST API
     (v2), for every process: its DAG (the id from --report) is present, parsed and
-    without import errors; it is paused exactly when Sundial had it paused; and its next
+    without import errors; it never runs in both schedulers (before its cutover the DAG
+    is paused while Sundial runs the process; a process Sundial had paused is paused in
+    both; a big-bang conversion's DAG is paused exactly as Sundial had it); and its next
     planned run is the Sundial schedule's next fire time (Quartz), or a fire that is
     due now.  DAGs and import errors the report does not know are listed.
 

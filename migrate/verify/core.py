@@ -171,19 +171,32 @@ def read_report(report: Path) -> tuple[dict[str, ReportEntry], str | None]:
     return mapping, tz
 
 
-def read_target(report: Path) -> str | None:
-    """The Airflow minor the report's DAGs were converted for (None: not recorded)."""
+def read_airflow_header(report: Path) -> dict:
+    """parity.json's "airflow" object (version, proven_on, dags_paused_on_deploy);
+    {} when the report predates it."""
     with parity_path(report).open(encoding="utf-8") as fh:
         for n, line in enumerate(fh):
             if m := _TARGET.match(line):
                 try:
-                    version = json.loads(m[1]).get("version")
-                except (ValueError, AttributeError):
-                    return None
-                return version if isinstance(version, str) else None
+                    header = json.loads(m[1])
+                except ValueError:
+                    return {}
+                return header if isinstance(header, dict) else {}
             if n > 8:  # the header lines come first
-                return None
-    return None
+                return {}
+    return {}
+
+
+def read_target(report: Path) -> str | None:
+    """The Airflow minor the report's DAGs were converted for (None: not recorded)."""
+    version = read_airflow_header(report).get("version")
+    return version if isinstance(version, str) else None
+
+
+def read_paused_on_deploy(report: Path) -> bool:
+    """Were the DAGs converted to be created paused until their cutover?  (A report
+    from before the setting: no, they start as Sundial had them.)"""
+    return read_airflow_header(report).get("dags_paused_on_deploy") is True
 
 
 def target_difference(target: str | None, running: str | None) -> str | None:
@@ -252,6 +265,7 @@ def run_verify(
         moment = datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(zone)
         return moment.isoformat(timespec="seconds")
 
+    paused_on_deploy = read_paused_on_deploy(report)
     entries: list[Entry] = []
     for problem in loaded.problems:
         entries.append(
@@ -327,17 +341,7 @@ def run_verify(
         parsed = parse_time(dag.get("last_parsed_time"))
         if parsed is None:
             entry.issues.append((NOT_PARSED, "Airflow has not parsed this DAG yet"))
-        paused = bool(process.paused)
-        if entry.paused != paused:
-            entry.issues.append(
-                (
-                    PAUSED_DIFFERS,
-                    f"Sundial paused={str(paused).lower()}, Airflow is_paused="
-                    f"{str(entry.paused).lower()} ("
-                    + ("airflow dags pause" if paused else "airflow dags unpause")
-                    + f" {found.dag_id}, or the UI)",
-                )
-            )
+        _check_paused(entry, bool(process.paused), found.dag_id, paused_on_deploy)
         planned = parse_time(dag.get("next_dagrun_run_after"))
         last = running = None
         if isinstance(process.schedule, ContinuousSchedule) and (
@@ -401,6 +405,50 @@ def run_verify(
         target,
         target_difference(target, client.version),
     )
+
+
+def _check_paused(
+    entry: "Entry", sundial_paused: bool, dag_id: str, paused_on_deploy: bool
+) -> None:
+    """Nothing may run in both schedulers.  A process Sundial had paused stays paused in
+    both.  DAGs converted to be created paused (dags_paused_on_deploy) are, before their
+    cutover, paused while Sundial runs the process: one that is live too is live in
+    both.  A big-bang conversion's DAG is paused exactly as Sundial's process was."""
+    unpause = f"airflow dags unpause {dag_id}, or the UI"
+    pause = f"airflow dags pause {dag_id}, or the UI"
+    if sundial_paused:
+        if not entry.paused:
+            entry.issues.append(
+                (
+                    PAUSED_DIFFERS,
+                    "Sundial has this process paused, yet the DAG is live (if you cut it "
+                    f"over, that is the swap; else pause the DAG: {pause})",
+                )
+            )
+        return
+    if paused_on_deploy:
+        if entry.paused:
+            entry.notes.append(
+                "not cut over yet: Sundial runs it and the DAG waits, paused (to go live "
+                "pause the Sundial process, let its run end, then unpause the DAG)"
+            )
+        else:
+            entry.issues.append(
+                (
+                    PAUSED_DIFFERS,
+                    "live in both Sundial and Airflow: both schedulers start its jobs "
+                    f"(pause the DAG: {pause}; or, if Sundial's process is paused now, "
+                    "export again so SOURCE says so)",
+                )
+            )
+        return
+    if entry.paused:
+        entry.issues.append(
+            (
+                PAUSED_DIFFERS,
+                f"Sundial paused=false, Airflow is_paused=true ({unpause})",
+            )
+        )
 
 
 def _describe(schedule) -> str:

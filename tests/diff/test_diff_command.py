@@ -286,3 +286,21 @@ def test_a_year_field_is_kept_and_a_horizon_without_fires_proves_nothing(tmp_pat
     code, output = diff_at("2098-12-30T00:00Z", "--horizon", "5")
     entries = {p["process"]: p for p in json.loads(output)["processes"]}
     assert entries["in-2099"]["status"] == "parity"
+
+
+def test_a_dag_that_would_start_live_is_named(estate_copy):
+    """The DAGs are converted to be created paused until their cutover: one edited to
+    start live while Sundial still runs its process would run in both."""
+    dag = estate_copy / "dags" / "orders-nightly-etl.py"
+    text = dag.read_text(encoding="utf-8")
+    dag.write_text(
+        text.replace("is_paused_upon_creation=True", "is_paused_upon_creation=False"),
+        encoding="utf-8",
+    )
+    code, output = diff(estate_copy)
+    assert code == 1
+    assert (
+        "- orders-nightly-etl: paused differs: the DAGs were converted to be created "
+        "paused until their cutover, but the DAG has is_paused_upon_creation=False: "
+        "deploying it would run it in both"
+    ) in output

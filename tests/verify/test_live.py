@@ -156,6 +156,21 @@ def test_the_deployed_estate_verifies_clean(live):
     # Quartz-only schedules came through the package's entry point (no plugins folder)
     assert by_name["monthly-billing-close"]["airflow_schedule"].startswith("quartz: ")
     assert by_name["legacy-crm-sync"]["is_paused"] is True  # paused in Sundial
+    # every DAG is deployed paused: nothing runs in both before its cutover
+    assert all(p["is_paused"] is True for p in result["processes"])
+    paused_in_sundial = {
+        "legacy-crm-sync",
+        "recommendations-model-refresh",
+        "gdpr-erasure-requests",
+    }
+    live_in_sundial = [
+        p for p in result["processes"] if p["process"] not in paused_in_sundial
+    ]
+    assert len(live_in_sundial) == 25
+    assert all(
+        any(n.startswith("not cut over yet") for n in p["notes"])
+        for p in live_in_sundial
+    )
     assert by_name["marketing-email-export"]["airflow_next"] == "none"  # manual only
     table = verify(live, *LOGIN, env={"AF_PASSWORD": PASSWORD})
     assert table.returncode == 0 and table.stdout.rstrip().endswith("ALL GOOD")
@@ -220,9 +235,9 @@ def test_edits_removals_breakage_and_foreign_files_are_named(live):
         )
 
     airflow.wait_for(settled, "the redeployed bundle to be parsed")
-    answer = requests.patch(  # someone pauses a DAG Sundial ran
+    answer = requests.patch(  # someone unpauses a DAG while Sundial still runs it
         f"{airflow.url}/api/v2/dags/inventory-forecast",
-        json={"is_paused": True},
+        json={"is_paused": False},
         headers={"Authorization": f"Bearer {airflow.token()}"},
         timeout=10,
     )
@@ -235,7 +250,7 @@ def test_edits_removals_breakage_and_foreign_files_are_named(live):
         (
             "inventory-forecast",
             "inventory-forecast",
-            "paused differs: Sundial " "paused=false, Airflow is_paused=true",
+            "paused differs: live in both Sundial and Airflow",
         ),
         (
             "orders-nightly-etl",
