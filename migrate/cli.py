@@ -20,6 +20,8 @@ class _LazyGroup(click.Group):
         "diff": "migrate.diff.command:diff_command",
         "deploy": "migrate.deploy.command:deploy_command",
         "verify": "migrate.verify.command:verify_command",
+        "cutover": "migrate.cutover.command:cutover_command",
+        "rollback": "migrate.cutover.command:rollback_command",
     }
 
     def list_commands(self, ctx):

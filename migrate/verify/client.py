@@ -288,6 +288,48 @@ class AirflowClient:
             "/api/v2/importErrors", "import_errors", {"order_by": "import_error_id"}
         )
 
+    # -- what a cutover changes --------------------------------------------------------
+    def _send(self, method: str, path: str, body: dict) -> dict:
+        answer = self._request(method, path, json=body)
+        if answer.status_code != 200:
+            raise AirflowUnreachable(
+                f"{self.shown}: {method} {path} answered {answer.status_code} "
+                f"({_detail(answer)})"
+            )
+        try:
+            data = answer.json()
+        except ValueError:
+            data = {}
+        return data if isinstance(data, dict) else {}
+
+    def set_paused(self, dag_id: str, paused: bool) -> None:
+        """PATCH the DAG's is_paused (REST v2)."""
+        self._send(
+            "PATCH", f"/api/v2/dags/{quote(dag_id, safe='')}", {"is_paused": paused}
+        )
+
+    def dag(self, dag_id: str) -> dict:
+        return self.get(f"/api/v2/dags/{quote(dag_id, safe='')}")
+
+    def runs_in_progress(self, dag_id: str) -> list[str]:
+        """The run ids of its DAG runs that are queued or running."""
+        page = self.get(
+            f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns",
+            {"state": ["queued", "running"], "limit": PAGE},
+        )
+        runs = page.get("dag_runs")
+        if not isinstance(runs, list):
+            raise AirflowUnreachable(f"{self.shown}: GET dagRuns: no 'dag_runs' list")
+        return [str(r.get("dag_run_id")) for r in runs if isinstance(r, dict)]
+
+    def fail_run(self, dag_id: str, run_id: str) -> None:
+        """Mark a DAG run failed (its running tasks are stopped)."""
+        self._send(
+            "PATCH",
+            f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}",
+            {"state": "failed"},
+        )
+
     def latest_scheduled_run(self, dag_id: str) -> dict | None:
         page = self.get(
             f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns",

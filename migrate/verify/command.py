@@ -57,6 +57,13 @@ from migrate.verify.core import VerifyUsageError
     type=click.Path(exists=True, dir_okay=False),
     help="CA certificates to verify the api-server's TLS certificate with.",
 )
+@click.option(
+    "--journal",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The cutover journal, for which processes are cut over "
+    "[default: DIR/cutover-journal.jsonl when it exists].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def verify_command(
     sources,
@@ -68,6 +75,7 @@ def verify_command(
     timezone,
     timeout,
     ca_bundle,
+    journal,
     as_json,
 ):
     """Check a running Airflow against the Sundial definitions it replaces.
@@ -101,6 +109,7 @@ def verify_command(
         password = _secret(password_env, "--password-env") if password_env else None
         token = _secret(token_env, "--token-env") if token_env else None
         side = load_side(list(sources), report, timezone)  # before any request
+        phases = _phases(journal, report)
         client = AirflowClient(
             airflow_url,
             username=username,
@@ -109,7 +118,9 @@ def verify_command(
             timeout=timeout,
             verify=ca_bundle or True,
         )
-        result = run_verify(list(sources), report, client, timezone, side=side)
+        result = run_verify(
+            list(sources), report, client, timezone, side=side, phases=phases
+        )
     except (VerifyUsageError, AirflowUnreachable) as exc:
         echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -118,6 +129,18 @@ def verify_command(
         nl=False,
     )
     sys.exit(result.exit_code())
+
+
+def _phases(journal: Path | None, report: Path) -> dict[str, str]:
+    from migrate.cutover import journal as journals
+
+    path = journal or journals.default_path(report)
+    if journal is not None and not path.exists():
+        raise VerifyUsageError(f"--journal {path}: no such file")
+    try:
+        return journals.phases(journals.read(path))
+    except journals.JournalError as exc:
+        raise VerifyUsageError(str(exc)) from None
 
 
 def _secret(var: str, option: str) -> str:

@@ -249,8 +249,10 @@ def run_verify(
     timezone_name: str | None = None,
     now: datetime | None = None,
     side=None,
+    phases: dict[str, str] | None = None,
 ) -> VerifyResult:
-    """``side``: what ``load_side`` returned, when the caller checked the input first."""
+    """``side``: what ``load_side`` returned, when the caller checked the input first;
+    ``phases``: each process's cutover phase (the cutover journal's), if any."""
     loaded, mapping, tz = side or load_side(sources, report, timezone_name)
     client.connect()
     dags = {d["dag_id"]: d for d in client.dags()}
@@ -341,7 +343,13 @@ def run_verify(
         parsed = parse_time(dag.get("last_parsed_time"))
         if parsed is None:
             entry.issues.append((NOT_PARSED, "Airflow has not parsed this DAG yet"))
-        _check_paused(entry, bool(process.paused), found.dag_id, paused_on_deploy)
+        _check_paused(
+            entry,
+            bool(process.paused),
+            found.dag_id,
+            paused_on_deploy,
+            (phases or {}).get(process.name),
+        )
         planned = parse_time(dag.get("next_dagrun_run_after"))
         last = running = None
         if isinstance(process.schedule, ContinuousSchedule) and (
@@ -408,7 +416,11 @@ def run_verify(
 
 
 def _check_paused(
-    entry: "Entry", sundial_paused: bool, dag_id: str, paused_on_deploy: bool
+    entry: "Entry",
+    sundial_paused: bool,
+    dag_id: str,
+    paused_on_deploy: bool,
+    phase: str | None = None,
 ) -> None:
     """Nothing may run in both schedulers.  A process Sundial had paused stays paused in
     both.  DAGs converted to be created paused (dags_paused_on_deploy) are, before their
@@ -416,6 +428,29 @@ def _check_paused(
     both.  A big-bang conversion's DAG is paused exactly as Sundial's process was."""
     unpause = f"airflow dags unpause {dag_id}, or the UI"
     pause = f"airflow dags pause {dag_id}, or the UI"
+    from migrate.cutover import journal
+
+    if phase == journal.LIVE_IN_AIRFLOW:  # cut over: Airflow runs it, Sundial does not
+        if entry.paused:
+            entry.issues.append(
+                (
+                    PAUSED_DIFFERS,
+                    "cut over (the journal says so), yet the DAG is paused: neither "
+                    f"scheduler runs it ({unpause}, or migrate rollback)",
+                )
+            )
+        else:
+            entry.notes.append("cut over: Airflow runs it, Sundial has it paused")
+        return
+    if phase in (journal.CUTTING_OVER, journal.ROLLING_BACK):
+        entry.issues.append(
+            (
+                PAUSED_DIFFERS,
+                f"{phase} was interrupted (the journal's last step is not the end): run "
+                "the same migrate cutover or rollback command again to finish it",
+            )
+        )
+        return
     if sundial_paused:
         if not entry.paused:
             entry.issues.append(

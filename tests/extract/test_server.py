@@ -20,10 +20,13 @@ def test_definition_endpoints(server):
     one = requests.get(base + quote(name, safe=""))
     assert one.status_code == 200 and one.json()["process_definition_name"] == name
     assert requests.get(base + "nope").status_code == 404
-    assert requests.post(base + quote(name, safe="") + "/pause").status_code == 204
+    # as Sundial: 200 with an empty body; 500 for a name it does not have
+    paused = requests.post(base + quote(name, safe="") + "/pause")
+    assert (paused.status_code, paused.content) == (200, b"")
     assert requests.get(base + quote(name, safe="")).json()["paused"] is True
-    assert requests.post(base + quote(name, safe="") + "/resume").status_code == 204
+    assert requests.post(base + quote(name, safe="") + "/resume").status_code == 200
     assert requests.get(base + quote(name, safe="")).json()["paused"] is False
+    assert requests.post(base + "nope/pause").status_code == 500
     defn = one.json()
     defn["process_description"] = "changed"
     put = requests.put(base + "new-one", json=defn)
@@ -162,3 +165,37 @@ def test_history_json_matches_the_dataclasses():
         assert _uuid4(digest) == str(uuid.UUID(bytes=digest, version=4))
     for epoch in (0, 86399, 86400, 1768478400, 4102444799):
         assert iso_epoch(epoch) == iso(datetime.fromtimestamp(epoch, timezone.utc))
+
+
+def test_runs_in_progress_trigger_and_kill(server):
+    """A run by hand is in progress for trigger_seconds; a kill request ends a run
+    kill_seconds later, failed (asynchronously, as Sundial's scheduler does)."""
+    import time
+
+    server.trigger_seconds, server.kill_seconds = 30.0, 0.5
+    name = "orders-nightly-etl"
+    base = server.url + "/api/"
+    assert (
+        requests.post(base + f"process_definitions/{name}/trigger").status_code == 201
+    )
+    query = {
+        "process_definition_name": name,
+        "allowed_statuses": "running",
+        "start_time": "2000-01-01T00:00:00Z",
+        "end_time": "2100-01-01T00:00:00Z",
+    }
+    live = [r for r in requests.get(base + "processes/", params=query).json()
+            if r["process_id"].startswith("00000000-")]  # fmt: skip
+    assert len(live) == 1 and live[0]["status"] == "running"
+    pid = live[0]["process_id"]
+    assert requests.post(base + f"processes/{pid}/kill").status_code == 201
+    assert any(
+        r["process_id"] == pid
+        for r in requests.get(base + "processes/", params=query).json()
+    )  # still running: the kill is carried out later
+    time.sleep(0.7)
+    query["allowed_statuses"] = "failed"
+    assert pid in {
+        r["process_id"] for r in requests.get(base + "processes/", params=query).json()
+    }
+    assert requests.post(base + "processes/no-such-run/kill").status_code == 404
