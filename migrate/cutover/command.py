@@ -161,7 +161,7 @@ def rollback_command(journal, processes, **options):
 
 
 def _run(act, journal_path: Path, options: dict) -> None:
-    from migrate.cutover.core import CutoverUsageError, Waiting
+    from migrate.cutover.core import MAX_MISSED, CutoverUsageError, Waiting
     from migrate.cutover.journal import Journal, JournalError
     from migrate.cutover.sundial import SundialClient, SundialUnreachable
     from migrate.verify.client import AirflowClient, AirflowUnreachable
@@ -208,10 +208,14 @@ def _run(act, journal_path: Path, options: dict) -> None:
     else:
         for o in outcomes:
             echo(f"{o.process} (DAG {o.dag_id}): {o.status}: {o.message}")
-            for fire in o.missed:
+            if o.missed:
+                shown = ", ".join(o.missed[:3]) + (
+                    f" ... {o.missed[-1]}" if len(o.missed) > 3 else ""
+                )
                 echo(
-                    f"  missed fire {fire}: Sundial did not run it and Airflow will "
-                    f"not; to run it: airflow dags trigger {o.dag_id}"
+                    f"  {len(o.missed)}{'+' if len(o.missed) >= MAX_MISSED else ''} "
+                    f"fire(s) since Sundial's last run that neither ran: {shown} (to run "
+                    f"one: airflow dags trigger {o.dag_id})"
                 )
         echo(f"journal: {journal_path}", err=True)
     sys.exit(0 if all(o.ok for o in outcomes) else 1)

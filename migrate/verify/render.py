@@ -16,6 +16,9 @@ def _cell(text, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+NOT_YET = "not cut over yet"
+
+
 def to_table(result: VerifyResult) -> str:
     rows = [("process", "DAG", "status", "paused", "Sundial next", "Airflow next")]
     lines_out: list[str] = []
@@ -51,7 +54,24 @@ def to_table(result: VerifyResult) -> str:
     )
     counts = ", ".join(f"{k}: {v}" for k, v in result.counts().items())
     out = [head, "", *table, "", counts]
-    notes = [f"- {e.process}: {note}" for e in result.entries for note in e.notes]
+    waiting = [
+        e.process for e in result.entries for n in e.notes if n.startswith(NOT_YET)
+    ]
+    notes = [
+        f"- {e.process}: {note}"
+        for e in result.entries
+        for note in e.notes
+        if not note.startswith(NOT_YET)
+    ]
+    if waiting:  # one line for the wave still to come, however large the estate
+        shown = ", ".join(waiting[:8]) + (
+            f" and {len(waiting) - 8} more" if len(waiting) > 8 else ""
+        )
+        notes.insert(
+            0,
+            f"- {len(waiting)} processes not cut over yet (Sundial runs them, their DAGs "
+            f"wait paused; to go live: migrate cutover): {shown}",
+        )
     if notes:
         out += ["", "Notes:", *notes]
     if result.other_dags:
