@@ -525,6 +525,15 @@ def _notifications(
     emails = [n for n in process.notifications if isinstance(n, EmailNotification)]
     pagers = [n for n in process.notifications if isinstance(n, PagerDutyNotification)]
     paging = settings["sundial_notifications_mode"] == "all"
+    topic = settings["sns_topic_arn"]
+    sns_only = bool(topic) and settings["sns_notifications"] == "instead"
+    sns_words = ""
+    if topic:
+        sns_words = (
+            f"; published to SNS topic {topic} "
+            + ("instead: no email is sent" if sns_only else "as well")
+            + f" ({settings.origin('sns_topic_arn')})"
+        )
     for i, n in enumerate(process.notifications):
         if isinstance(n, EmailNotification):
             field = (
@@ -543,7 +552,7 @@ def _notifications(
                 + ", sent by the DAG's success/failure callback (in the DAG processor): "
                 "same rule and subject ('Process succeeded|failed: <name>'); the body is a "
                 "plain task table, not Sundial's HTML page; the previous run is the one "
-                "before in logical-date order",
+                "before in logical-date order" + sns_words,
             )
     pager_conns = []
     for j, n in enumerate(pagers):
@@ -554,6 +563,20 @@ def _notifications(
                 field,
                 f"sundial_notifications_mode is 'email' ({settings.origin('sundial_notifications_mode')}): "
                 "this Sundial never paged, so no PagerDuty call is generated",
+            )
+            continue
+        if sns_only:
+            pager_conns.append(
+                {
+                    "conn_id": None,
+                    "num_consecutive_failures": n.num_consecutive_failures,
+                }
+            )
+            ledger.approximated(
+                field,
+                f"when the last {n.num_consecutive_failures} run(s) failed, as Sundial "
+                f"paged, the DAG's failure callback publishes to SNS topic {topic} "
+                f"instead of paging ({settings.origin('sns_notifications')})",
             )
             continue
         conn_id = settings["pagerduty_conn_id"] + (
@@ -574,7 +597,8 @@ def _notifications(
             field,
             f"pages when the last {n.num_consecutive_failures} run(s) failed, as Sundial, from "
             "the DAG's failure callback; the service key is not written into the DAG: "
-            f"create Airflow connection {conn_id!r} with it",
+            f"create Airflow connection {conn_id!r} with it"
+            + sns_words.replace("no email is sent", "no page is sent"),
         )
     if not emails and not pager_conns:
         return
@@ -592,20 +616,45 @@ def _notifications(
             )
         )
         fields += ["notifications", "subscriptions"]
-        kwargs.append(("smtp_conn_id", settings["smtp_conn_id"]))
-        rules.append(f"setting smtp_conn_id from {settings.origin('smtp_conn_id')}")
-        if settings["email_from"]:
-            kwargs.append(("email_from", settings["email_from"]))
-            rules.append(f"setting email_from from {settings.origin('email_from')}")
+        if not sns_only:
+            kwargs.append(("smtp_conn_id", settings["smtp_conn_id"]))
+            rules.append(f"setting smtp_conn_id from {settings.origin('smtp_conn_id')}")
+            if settings["email_from"]:
+                kwargs.append(("email_from", settings["email_from"]))
+                rules.append(f"setting email_from from {settings.origin('email_from')}")
+            dag.to_create.append(
+                (
+                    "connection",
+                    settings["smtp_conn_id"],
+                    "SMTP connection used for Sundial's email notifications",
+                )
+            )
+    if pager_conns:
+        kwargs.append(("pagerduty", pager_conns))
+    if topic:
+        kwargs.append(
+            (
+                "sns",
+                {
+                    "topic_arn": topic,
+                    "aws_conn_id": settings["aws_conn_id"],
+                    "region_name": settings["region_name"],
+                },
+            )
+        )
+        if sns_only:
+            kwargs.append(("sns_only", True))
+        rules.append(
+            f"setting sns_topic_arn from {settings.origin('sns_topic_arn')}"
+            + (f", sns_notifications from {settings.origin('sns_notifications')}")
+        )
         dag.to_create.append(
             (
                 "connection",
-                settings["smtp_conn_id"],
-                "SMTP connection used for Sundial's email notifications",
+                settings["aws_conn_id"],
+                f"AWS connection allowed sns:Publish to {topic}",
             )
         )
-    if pager_conns:
-        kwargs.append(("pagerduty", pager_conns))
     dag.support_modules.add("notify")
     provenance = Provenance(tuple(dict.fromkeys(fields)), "; ".join(rules))
     dag.bindings[NOTIFICATIONS_VAR] = Argument(

@@ -245,6 +245,16 @@ def _check_value(name: str, where: str, key: str, value: Any) -> None:
             )
     if key == "batch_job_definitions" and value not in ("register", "external"):
         raise MappingError(f"{name}: {where}: must be 'register' or 'external'")
+    if key == "sns_notifications" and value not in ("also", "instead"):
+        raise MappingError(f"{name}: {where}: must be 'also' or 'instead'")
+    if key == "sns_topic_arn" and value is not None:
+        if not isinstance(value, str) or not re.fullmatch(
+            r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?", value
+        ):
+            raise MappingError(
+                f"{name}: {where}: expected an SNS topic ARN "
+                "(arn:aws:sns:REGION:ACCOUNT:NAME) or null"
+            )
     if key == "sundial_notifications_mode" and value not in ("email", "all"):
         raise MappingError(f"{name}: {where}: must be 'email' or 'all'")
     if key == "aws_poll_seconds" and value is not None:

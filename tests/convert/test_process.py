@@ -196,3 +196,71 @@ def test_task_id_collisions_are_deterministic():
     m2 = model_of(task("load_a"), task("load a"), task("load.a"))
     assert m1.task_map == m2.task_map
     assert sorted(m1.task_map.values()) == ["load_a", "load_a_2", "load_a_3"]
+
+
+def test_sns_also_or_instead(tmp_path):
+    """sns_topic_arn routes the process's notifications to an SNS topic: 'also' keeps the
+    email and the page (and their connections), 'instead' drops them and needs no SMTP
+    or PagerDuty connection; the findings say where each notification goes; a topic
+    that is not an SNS ARN is one line."""
+    import pytest
+
+    from migrate.mapping.rules import MappingError
+
+    topic = "arn:aws:sns:us-east-1:123456789012:team-alerts"
+    notifications = [
+        {
+            "email": {
+                "name": "ops",
+                "email": "ops@example.com",
+                "notify_when": "on_failure",
+            }
+        },
+        {
+            "pagerduty": {
+                "service_key": "K",
+                "num_consecutive_failures": 3,
+                "api_url": "https://x",
+            }
+        },
+    ]
+    for mode in ("also", "instead"):
+        rules = tmp_path / f"{mode}.yaml"
+        rules.write_text(
+            "version: 1\nrules:\n  - processes: [p]\n"
+            f"    set: {{sns_topic_arn: '{topic}', sns_notifications: {mode}}}\n"
+        )
+        m = model_of(
+            task("a"), notifications=notifications, rules=MappingRules.load([rules])
+        )
+        kwargs = dict(m.bindings["notifications"].value.kwargs)
+        assert kwargs["sns"] == {
+            "topic_arn": topic,
+            "aws_conn_id": "aws_default",
+            "region_name": "us-east-1",
+        }
+        created = {(kind, ident) for kind, ident, _ in m.to_create}
+        messages = " ".join(
+            f.message for f in m.findings if f.field.startswith("notifications")
+        )
+        if mode == "also":
+            assert "sns_only" not in kwargs and kwargs["smtp_conn_id"] == "smtp_default"
+            assert {
+                ("connection", "smtp_default"),
+                ("connection", "pagerduty_default"),
+            } <= created
+            assert f"published to SNS topic {topic} as well" in messages
+        else:
+            assert kwargs["sns_only"] is True and "smtp_conn_id" not in kwargs
+            assert kwargs["pagerduty"] == [
+                {"conn_id": None, "num_consecutive_failures": 3}
+            ]
+            assert ("connection", "smtp_default") not in created
+            assert ("connection", "pagerduty_default") not in created
+            assert "instead: no email is sent" in messages
+            assert "instead of paging" in messages
+        assert ("connection", "aws_default") in created
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\ndefaults: {sns_topic_arn: 'team-alerts'}\n")
+    with pytest.raises(MappingError, match="expected an SNS topic ARN"):
+        MappingRules.load([bad])

@@ -41,16 +41,20 @@ def free_port() -> int:
 
 
 def convert_run_fixtures(
-    out: Path, sources: list[Path] | None = None, airflow_version: str | None = None
+    out: Path,
+    sources: list[Path] | None = None,
+    airflow_version: str | None = None,
+    mappings: list[Path] = (),
 ) -> dict:
-    """Convert fixtures/run/*.json (fixtures/run/mappings.yaml: PagerDuty on, 1 s AWS polls)."""
+    """Convert fixtures/run/*.json (fixtures/run/mappings.yaml: PagerDuty on, 1 s AWS
+    polls; then ``mappings``)."""
     from migrate.pipeline import convert
 
     sources = sources or sorted(RUN_FIXTURES.glob("*.json"))
     result = convert(
         sources,
         out,
-        mappings=[RUN_MAPPINGS],
+        mappings=[RUN_MAPPINGS, *mappings],
         timezone="UTC",
         airflow_version=airflow_version,
     )

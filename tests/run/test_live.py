@@ -28,6 +28,7 @@ from tests.run.sundial_rules import email_recipients, load_processes, pages
 pytestmark = pytest.mark.slow
 
 NOTIFY = load_processes(RUN_FIXTURES / "run_notifications.json")["run-notify"]
+SNS_TOPIC = "arn:aws:sns:us-east-1:123456789012:sundial-alerts"
 # The outcome the test gives each consecutive run (the script fails when told to).
 OUTCOMES = [
     "succeeded",  # first run: everyone but `never`
@@ -88,7 +89,21 @@ def live(moto, tmp_path_factory):
     (sources / "notify.json").write_text(json.dumps(notify), encoding="utf-8")
     (sources / "batch.json").write_text(json.dumps(LIVE_BATCH), encoding="utf-8")
     out = base / "converted"
-    report = convert_run_fixtures(out, [sources])
+    # the team's alerts go to SNS as well (the same rules as email and PagerDuty)
+    sns_rules = base / "sns.yaml"
+    sns_rules.write_text(
+        "version: 1\nrules:\n  - processes: [run-notify]\n"
+        f"    set: {{sns_topic_arn: '{SNS_TOPIC}', sns_notifications: also}}\n"
+    )
+    report = convert_run_fixtures(out, [sources], mappings=[sns_rules])
+    sns, sqs = moto.client("sns"), moto.client("sqs")
+    topic = sns.create_topic(Name=SNS_TOPIC.rsplit(":", 1)[1])["TopicArn"]
+    assert topic == SNS_TOPIC
+    queue = sqs.create_queue(QueueName="sundial-alerts-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
     entries = {p["process"]: p for p in report["processes"]}
     moto.batch_queues("sundial-job-queue")
     smtp, pager = SmtpSink(), PagerDutySink()
@@ -134,6 +149,7 @@ def live(moto, tmp_path_factory):
             "smtp": smtp,
             "pager": pager,
             "run_out": run_out,
+            "sqs": (sqs, queue),
         }
     finally:
         if airflow is not None:
@@ -253,3 +269,34 @@ def test_the_tasks_ran_on_the_celery_workers(live):
         if "dag_id=run-" in path.read_text(errors="replace")
     ]
     assert served, airflow.logs()
+
+
+def test_notifications_arrive_on_the_sns_topic_too(live, notify_runs):
+    """sns_topic_arn with sns_notifications: also: each run the email rule tells anyone
+    about is one message on the topic, and each page one more; a queue subscribed to the
+    topic receives them (moto's SNS and SQS)."""
+    sqs, queue = live["sqs"]
+    got = []
+    for _ in range(20):
+        answer = sqs.receive_message(
+            QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        )
+        got += [json.loads(m["Body"]) for m in answer.get("Messages", [])]
+        if not answer.get("Messages"):
+            break
+    subjects = sorted(m["Subject"] for m in got)
+    name = NOTIFY["process_definition_name"]
+    told = sum(1 for _, _, mails, _ in notify_runs if mails)
+    paged = sum(len(events) for _, _, _, events in notify_runs)
+    assert told and paged == 2
+    assert subjects == sorted(
+        [f"Process {outcome}: {name}" for outcome, _, mails, _ in notify_runs if mails]
+        + [s for s in subjects if s.startswith("Sundial alert: ")]
+    )
+    assert len([s for s in subjects if s.startswith("Sundial alert: ")]) == paged
+    assert all(m["TopicArn"] == SNS_TOPIC for m in got)
+    report = live["entries"]["run-notify"]
+    assert any(
+        "published to SNS topic " + SNS_TOPIC in f["message"]
+        for f in report["findings"]
+    )

@@ -8,7 +8,8 @@ Sundial's outcome.  The callback compares it with the previous runs, as Sundial 
   failure -> ``always`` and ``on_state_change_and_failures``; anything else (a change, or
   the first run) -> everyone except ``never``;
 - PagerDuty: an incident when the last ``num_consecutive_failures`` runs all failed (and
-  on every further failure), to the connection's host (Sundial's ``api_url``).
+  on every further failure), to the connection's host (Sundial's ``api_url``);
+- SNS (a mapping setting): the same two rules publish to a topic as well, or instead.
 
 Previous runs are those before this one in logical-date order (scheduled runs, and
 manual runs triggered with a logical date).
@@ -88,12 +89,18 @@ class SundialNotifications:
         smtp_conn_id: str = "smtp_default",
         email_from: str | None = None,
         pagerduty: list[dict] | None = None,
+        sns: dict | None = None,
+        sns_only: bool = False,
     ):
         self.process_name = process_name
         self.emails = emails or []
         self.smtp_conn_id = smtp_conn_id
         self.email_from = email_from
         self.pagerduty = pagerduty or []
+        # {"topic_arn", "aws_conn_id", "region_name"}: the same rules also (or, with
+        # sns_only, instead) publish to an SNS topic
+        self.sns = sns
+        self.sns_only = sns_only
 
     def __call__(self, context) -> None:
         import logging
@@ -110,14 +117,55 @@ class SundialNotifications:
             previous,
             streak,
         )
-        self._email(outcome, previous[0] if previous else None, dag_id, context)
+        last = previous[0] if previous else None
+        recipients = email_recipients(self.emails, outcome, last)
+        if recipients and self.sns:
+            subject, text = self._summary(outcome, context)
+            self._publish(
+                subject,
+                text
+                + "\nSundial would have emailed: "
+                + ", ".join(r["email"] for r in recipients),
+            )
+        if recipients and not self.sns_only:
+            self._email(outcome, last, dag_id, context)
         for pager in self.pagerduty:
             if streak and streak >= pager["num_consecutive_failures"]:
-                self._page(pager, streak)
+                if self.sns:
+                    self._publish(
+                        f"Sundial alert: {self.process_name} failed {streak} time(s) in a row",
+                        f"The Sundial Job {self.process_name}, has failed at least "
+                        f"{streak} time(s) in a row.",
+                    )
+                if not self.sns_only:
+                    self._page(pager, streak)
+
+    def _summary(self, outcome: str, context) -> tuple[str, str]:
+        subject = f"Process {outcome}: {self.process_name}"
+        ti = context.get("ti")
+        states = task_states(ti, context["run_id"]) if ti is not None else {}
+        lines = [subject, ""] + [
+            f"{t}: {s}" for t, s in sorted(states.items()) if t != "sundial_run_outcome"
+        ]
+        return subject, "\n".join(lines) + "\n"
+
+    def _publish(self, subject: str, message: str) -> None:
+        """One message to the SNS topic, through the amazon provider's SnsHook.  SNS
+        takes a subject of at most 100 printable ASCII characters, on one line."""
+        from airflow.providers.amazon.aws.hooks.sns import SnsHook
+
+        shown = "".join(c if " " <= c <= "~" else "?" for c in subject)
+        hook = SnsHook(
+            aws_conn_id=self.sns.get("aws_conn_id"),
+            region_name=self.sns.get("region_name"),
+        )
+        hook.publish_to_target(
+            target_arn=self.sns["topic_arn"], message=message, subject=shown[:100]
+        )
 
     def _email(self, outcome: str, previous: str | None, dag_id: str, context) -> None:
         recipients = email_recipients(self.emails, outcome, previous)
-        if not recipients:
+        if not recipients or not self.smtp_conn_id:
             return
         from airflow.providers.smtp.hooks.smtp import SmtpHook
 
