@@ -31,6 +31,7 @@ from migrate.verify.core import load_side, run_verify
 
 UTC = timezone.utc
 MAX_MISSED = 20  # fires listed per process
+PLANNED_WAIT = 120  # seconds to wait for a paused DAG's planned run to be re-parsed
 
 
 class CutoverUsageError(ValueError):
@@ -218,6 +219,19 @@ class _Cutover:
                 )
             self.journal.write(self.name, self.dag_id, j.WAIT_SUNDIAL, "done")
         if j.UNPAUSE_DAG not in done:
+            stale = self._planned_in_the_past(waiting)
+            if stale is not None:
+                self._step(j.RESUME_SUNDIAL, lambda: self.sundial.resume(self.name))
+                self.journal.write(self.name, self.dag_id, j.ROLLED_BACK, "done")
+                return Outcome(
+                    self.name,
+                    self.dag_id,
+                    FAILED,
+                    f"Airflow still plans its next run at {stale}, a fire Sundial ran: "
+                    "unpausing it now would run that fire again (the dag-processor has "
+                    "not parsed the DAG since); resumed in Sundial, left as it was: run "
+                    "the cutover again in a minute",
+                )
             self._step(
                 j.UNPAUSE_DAG, lambda: self.airflow.set_paused(self.dag_id, False)
             )
@@ -247,6 +261,28 @@ class _Cutover:
             f"paused in Sundial, live in Airflow; next run {next_run or 'none'}",
             missed,
         )
+
+    def _planned_in_the_past(self, waiting: "Waiting") -> str | None:
+        """A paused DAG's planned run is only as fresh as its last parse: one planned
+        at a fire that has passed would run at once when unpaused, a fire Sundial ran.
+        Wait (up to PLANNED_WAIT seconds) for a planned run in the future; returns the
+        stale one when it does not come."""
+        if not isinstance(self.process.schedule, CronSchedule):
+            return None  # continuous or manual only: nothing planned at a fire
+        deadline = time.monotonic() + PLANNED_WAIT
+        while True:
+            planned = self.airflow.dag(self.dag_id).get("next_dagrun_run_after")
+            try:
+                when = datetime.fromisoformat(str(planned).replace("Z", "+00:00"))
+            except ValueError:
+                return None  # nothing planned
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            if when > datetime.now(UTC):
+                return None
+            if time.monotonic() >= deadline:
+                return when.isoformat(timespec="seconds")
+            time.sleep(min(2.0, waiting.poll * 2))
 
     def _missed(self) -> list[str]:
         """Quartz fires after Sundial's last run and before Airflow's first: Sundial

@@ -108,6 +108,21 @@ def phases(records: list[Record]) -> dict[str, str]:
     return out
 
 
+def cut_over_at(records: list[Record]) -> dict[str, datetime]:
+    """process -> when its cutover completed, for the processes cut over now."""
+    out: dict[str, datetime] = {}
+    for process, phase in phases(records).items():
+        if phase != LIVE_IN_AIRFLOW:
+            continue
+        for r in records:
+            if r.process == process and r.step == CUT_OVER and r.state == "done":
+                try:
+                    out[process] = datetime.fromisoformat(r.at)
+                except ValueError:
+                    pass
+    return out
+
+
 def done_since_last(records: list[Record], process: str, finished: str) -> set[str]:
     """The steps of ``process`` done since its last ``finished`` record (CUT_OVER or
     ROLLED_BACK), i.e. those of the cutover or rollback in progress."""

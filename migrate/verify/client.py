@@ -330,6 +330,25 @@ class AirflowClient:
             {"state": "failed"},
         )
 
+    def dag_runs(self, dag_id: str, since) -> list[dict]:
+        """Its DAG runs whose run_after is at or after ``since``, oldest first."""
+        return self._pages(
+            f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns",
+            "dag_runs",
+            {
+                "run_after_gte": since.isoformat(),
+                "order_by": "run_after",
+            },
+        )
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        return self._pages(
+            f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/"
+            f"{quote(run_id, safe='')}/taskInstances",
+            "task_instances",
+            {},
+        )
+
     def latest_scheduled_run(self, dag_id: str) -> dict | None:
         page = self.get(
             f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns",

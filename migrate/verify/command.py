@@ -64,6 +64,20 @@ from migrate.verify.core import VerifyUsageError
     help="The cutover journal, for which processes are cut over "
     "[default: DIR/cutover-journal.jsonl when it exists].",
 )
+@click.option(
+    "--runs",
+    "check_runs",
+    is_flag=True,
+    help="Also prove it from the runs: since each process's cutover (the journal's), one "
+    "scheduled DAG run per Quartz fire (none missed or doubled) and no task over "
+    "Sundial's max_attempts.",
+)
+@click.option(
+    "--since",
+    default=None,
+    help="With --runs: check the runs since this ISO 8601 time, for every process "
+    "(cut over or not) instead of since each cutover.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def verify_command(
     sources,
@@ -76,6 +90,8 @@ def verify_command(
     timeout,
     ca_bundle,
     journal,
+    check_runs,
+    since,
     as_json,
 ):
     """Check a running Airflow against the Sundial definitions it replaces.
@@ -110,6 +126,7 @@ def verify_command(
         token = _secret(token_env, "--token-env") if token_env else None
         side = load_side(list(sources), report, timezone)  # before any request
         phases = _phases(journal, report)
+        runs_since = _runs_since(check_runs, since, journal, report)
         client = AirflowClient(
             airflow_url,
             username=username,
@@ -119,7 +136,13 @@ def verify_command(
             verify=ca_bundle or True,
         )
         result = run_verify(
-            list(sources), report, client, timezone, side=side, phases=phases
+            list(sources),
+            report,
+            client,
+            timezone,
+            side=side,
+            phases=phases,
+            runs_since=runs_since,
         )
     except (VerifyUsageError, AirflowUnreachable) as exc:
         echo(f"error: {exc}", err=True)
@@ -129,6 +152,33 @@ def verify_command(
         nl=False,
     )
     sys.exit(result.exit_code())
+
+
+def _runs_since(check_runs: bool, since: str | None, journal, report):
+    """process -> since when its runs are checked ("*": every process), or None."""
+    from datetime import datetime, timezone
+
+    from migrate.cutover import journal as journals
+
+    if since is not None and not check_runs:
+        raise VerifyUsageError("--since goes with --runs")
+    if not check_runs:
+        return None
+    if since is not None:
+        try:
+            moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise VerifyUsageError(
+                f"--since {since!r}: not an ISO 8601 time (e.g. 2026-12-01T00:00Z)"
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return {"*": moment}
+    path = journal or journals.default_path(report)
+    try:
+        return journals.cut_over_at(journals.read(path))
+    except journals.JournalError as exc:
+        raise VerifyUsageError(str(exc)) from None
 
 
 def _phases(journal: Path | None, report: Path) -> dict[str, str]:

@@ -52,6 +52,7 @@ class Entry:
     airflow_next: str | None = None
     airflow_schedule: str | None = None
     paused: bool | None = None
+    runs: dict | None = None  # --runs: what was compared
 
     @property
     def status(self) -> str:
@@ -68,6 +69,7 @@ class Entry:
             "is_paused": self.paused,
             "issues": [{"kind": k, "message": m} for k, m in self.issues],
             "notes": self.notes,
+            **({"runs": self.runs} if self.runs is not None else {}),
         }
 
 
@@ -250,6 +252,7 @@ def run_verify(
     now: datetime | None = None,
     side=None,
     phases: dict[str, str] | None = None,
+    runs_since: dict[str, datetime] | None = None,
 ) -> VerifyResult:
     """``side``: what ``load_side`` returned, when the caller checked the input first;
     ``phases``: each process's cutover phase (the cutover journal's), if any."""
@@ -350,6 +353,10 @@ def run_verify(
             paused_on_deploy,
             (phases or {}).get(process.name),
         )
+        if runs_since is not None:
+            _check_runs(
+                entry, process, found.dag_id, client, report, runs_since, now, tz
+            )
         planned = parse_time(dag.get("next_dagrun_run_after"))
         last = running = None
         if isinstance(process.schedule, ContinuousSchedule) and (
@@ -413,6 +420,45 @@ def run_verify(
         target,
         target_difference(target, client.version),
     )
+
+
+_TASK_IDS: dict[str, dict] = {}
+
+
+def _task_ids(report: Path) -> dict[str, dict[str, str]]:
+    """process -> {Sundial task: Airflow task id}, from parity.json (read once)."""
+    path = str(parity_path(report))
+    if path not in _TASK_IDS:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            _TASK_IDS[path] = {
+                p["process"]: dict(p.get("tasks") or {}) for p in data["processes"]
+            }
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise VerifyUsageError(f"{path}: not a parity report ({exc})") from None
+    return _TASK_IDS[path]
+
+
+def _check_runs(entry, process, dag_id, client, report, runs_since, now, tz) -> None:
+    from migrate.verify.runs import RUNS_DIFFER, check_runs
+
+    since = runs_since.get(process.name) or runs_since.get("*")
+    if since is None:
+        entry.notes.append(
+            "runs not checked: not cut over (give --since to check anyway)"
+        )
+        return
+    check, problems = check_runs(
+        client,
+        process,
+        dag_id,
+        _task_ids(report).get(process.name, {}),
+        since,
+        now,
+        tz,
+    )
+    entry.runs = check.as_dict()
+    entry.issues.extend((RUNS_DIFFER, p) for p in problems)
 
 
 def _check_paused(
