@@ -17,6 +17,7 @@ def _cell(text, width: int) -> str:
 
 
 NOT_YET = "not cut over yet"
+RUNS_NOT_CHECKED = "runs not checked"
 
 
 def to_table(result: VerifyResult) -> str:
@@ -54,24 +55,34 @@ def to_table(result: VerifyResult) -> str:
     )
     counts = ", ".join(f"{k}: {v}" for k, v in result.counts().items())
     out = [head, "", *table, "", counts]
-    waiting = [
-        e.process for e in result.entries for n in e.notes if n.startswith(NOT_YET)
-    ]
+    # notes that most processes of an estate share: one line each, however large it is
+    grouped = {
+        NOT_YET: "processes not cut over yet (Sundial runs them, their DAGs wait "
+        "paused; to go live: migrate cutover)",
+        RUNS_NOT_CHECKED: "processes whose runs were not checked (not cut over; "
+        "--since checks them anyway)",
+    }
+    shared = {
+        prefix: [
+            e.process
+            for e in result.entries
+            if any(n.startswith(prefix) for n in e.notes)
+        ]
+        for prefix in grouped
+    }
     notes = [
         f"- {e.process}: {note}"
         for e in result.entries
         for note in e.notes
-        if not note.startswith(NOT_YET)
+        if not note.startswith(tuple(grouped))
     ]
-    if waiting:  # one line for the wave still to come, however large the estate
-        shown = ", ".join(waiting[:8]) + (
-            f" and {len(waiting) - 8} more" if len(waiting) > 8 else ""
-        )
-        notes.insert(
-            0,
-            f"- {len(waiting)} processes not cut over yet (Sundial runs them, their DAGs "
-            f"wait paused; to go live: migrate cutover): {shown}",
-        )
+    for prefix in reversed(list(grouped)):
+        names = shared[prefix]
+        if names:
+            shown = ", ".join(names[:8]) + (
+                f" and {len(names) - 8} more" if len(names) > 8 else ""
+            )
+            notes.insert(0, f"- {len(names)} {grouped[prefix]}: {shown}")
     if notes:
         out += ["", "Notes:", *notes]
     if result.other_dags:
