@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo
 
 from migrate.cutover import journal as j
 from migrate.cutover.journal import Journal
-from migrate.cutover.sundial import SundialClient
+from migrate.cutover.sundial import SundialClient, SundialUnreachable
 from migrate.sundial.model import CronSchedule
-from migrate.verify.client import AirflowClient
+from migrate.verify.client import AirflowClient, AirflowUnreachable
 from migrate.verify.core import load_side, run_verify
 
 UTC = timezone.utc
@@ -119,8 +119,8 @@ def cutover(
         step = _Cutover(
             name, found.dag_id, processes[name], tz, sundial, airflow, journal
         )
-        outcomes.append(
-            step.run(
+        try:
+            outcome = step.run(
                 phases.get(name),
                 checked.get(name),
                 preflight.target_issue,
@@ -135,7 +135,9 @@ def cutover(
                     phases=j.phases(journal.records),
                 ),
             )
-        )
+        except (SundialUnreachable, AirflowUnreachable) as exc:
+            raise type(exc)(f"{exc}; {step.left_as(exc)}") from None
+        outcomes.append(outcome)
     return outcomes
 
 
@@ -143,6 +145,30 @@ class _Cutover:
     def __init__(self, name, dag_id, process, tz, sundial, airflow, journal: Journal):
         self.name, self.dag_id, self.process, self.tz = name, dag_id, process, tz
         self.sundial, self.airflow, self.journal = sundial, airflow, journal
+
+    def left_as(self, exc: Exception) -> str:
+        """Where a cutover stopped by an unreachable Sundial or Airflow leaves the
+        process, after putting it back in Sundial when it can: never live in both."""
+        phase = j.phases(self.journal.records).get(self.name)
+        done = j.done_since_last(self.journal.records, self.name, j.ROLLED_BACK)
+        if phase != j.CUTTING_OVER:
+            return f"{self.name}: left as it was"
+        if j.UNPAUSE_DAG in done:
+            return (
+                f"{self.name}: its DAG is live and Sundial has it paused: run the same "
+                "command again to finish the cutover"
+            )
+        if isinstance(exc, AirflowUnreachable):
+            try:  # the DAG was never unpaused: give the process back to Sundial
+                self._step(j.RESUME_SUNDIAL, lambda: self.sundial.resume(self.name))
+                self.journal.write(self.name, self.dag_id, j.ROLLED_BACK, "done")
+                return f"{self.name}: resumed in Sundial, left as it was"
+            except SundialUnreachable:
+                pass
+        return (
+            f"{self.name}: paused in Sundial and its DAG paused (neither runs it): run the "
+            "same command again when both answer, or migrate rollback"
+        )
 
     def _step(self, step: str, act, detail: str | None = None) -> None:
         self.journal.write(self.name, self.dag_id, step, "start")

@@ -235,3 +235,97 @@ def test_unreachable_sundial_or_airflow_is_one_line_and_changes_nothing(live, tm
     assert line.startswith("error: GET http://127.0.0.1:9/api/process_definitions/")
     assert journals.read(journal) == []
     assert state(live, "inventory-forecast") == (False, True)
+
+
+def test_sundial_going_away_midway_is_one_line_and_nothing_runs_twice(live, tmp_path):
+    """Sundial stops answering while the cutover waits for its run in progress: one line
+    naming where the process was left (paused in Sundial, its DAG paused), exit 2, the
+    journal consistent; the same command, once Sundial is back, finishes it."""
+    import threading
+
+    name = "inventory-forecast"
+    journal = tmp_path / "midway.jsonl"
+    own = FixtureServer(history_days=2)
+    own.settled = True
+    own.start()
+    own.start_run(name, 600)
+    # Sundial goes away: every request from then on is dropped unanswered
+    stopper = threading.Timer(3.0, lambda: own.inject("drop", times=None))
+    stopper.start()
+    wave = ["--process", name]
+    here = {**live, "sundial": own}
+    proc = migrate_cli(
+        "cutover",
+        ESTATE,
+        "--report",
+        live["out"],
+        *wave,
+        "--journal",
+        journal,
+        "--sundial-url",
+        own.url,
+        "--airflow-url",
+        live["airflow"].url,
+        "--username",
+        "admin",
+        "--password-env",
+        "AF_PASSWORD",
+        "--wait-running",
+        "120",
+    )
+    stopper.join()
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert "cannot connect" in line or "cut off" in line, line
+    assert line.endswith(
+        f"{name}: paused in Sundial and its DAG paused (neither runs it): run the same "
+        "command again when both answer, or migrate rollback"
+    )
+    steps = [(r.step, r.state) for r in journals.read(journal)]
+    assert steps == [
+        ("pause-sundial", "start"),
+        ("pause-sundial", "done"),
+        ("wait-sundial", "start"),
+    ]
+    assert state(here, name) == (True, True)  # neither, never both
+    own.clear_faults()  # Sundial is back
+    try:
+        again = migrate_cli(
+            "cutover",
+            ESTATE,
+            "--report",
+            live["out"],
+            *wave,
+            "--journal",
+            journal,
+            "--sundial-url",
+            own.url,
+            "--airflow-url",
+            live["airflow"].url,
+            "--username",
+            "admin",
+            "--password-env",
+            "AF_PASSWORD",
+            "--kill-running",
+            "--wait-running",
+            "30",
+        )
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert state(here, name) == (True, False)
+        back = migrate_cli(
+            "rollback",
+            "--journal",
+            journal,
+            "--sundial-url",
+            own.url,
+            "--airflow-url",
+            live["airflow"].url,
+            "--username",
+            "admin",
+            "--password-env",
+            "AF_PASSWORD",
+        )
+        assert back.returncode == 0, back.stdout + back.stderr
+        assert state(here, name) == (False, True)
+    finally:
+        own.stop()
