@@ -46,6 +46,10 @@ def main() -> None:
       migrate diff estate/ --dags airflow/dags
       migrate deploy airflow/ --to s3://my-dags-bucket/sundial
       migrate verify estate/ --report airflow/ --airflow-url https://airflow.example.com
+      migrate cutover estate/ --report airflow/ --process 'orders-*' \\
+          --sundial-url https://sundial.example.com --airflow-url https://airflow.example.com
+      migrate verify estate/ --report airflow/ --airflow-url ... --runs
+      migrate rollback --journal airflow/cutover-journal.jsonl --sundial-url ... --airflow-url ...
 
     Exit codes: 0 all good; 1 problems found (invalid definitions skipped, or with
     --strict any difference from Sundial); 2 the command could not run.
