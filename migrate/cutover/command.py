@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -161,6 +160,7 @@ def rollback_command(journal, processes, **options):
 
 
 def _run(act, journal_path: Path, options: dict) -> None:
+    from migrate.verify.command import secret_from_env
     from migrate.cutover.core import MAX_MISSED, CutoverUsageError, Waiting
     from migrate.cutover.journal import Journal, JournalError
     from migrate.cutover.sundial import SundialClient, SundialUnreachable
@@ -177,14 +177,14 @@ def _run(act, journal_path: Path, options: dict) -> None:
         book = Journal(journal_path)
         sundial = SundialClient(
             options["sundial_url"],
-            _secret(options["sundial_token_env"], "--sundial-token-env"),
+            secret_from_env(options["sundial_token_env"], "--sundial-token-env"),
             options["timeout"],
         )
         airflow = AirflowClient(
             options["airflow_url"],
             username=options["username"],
-            password=_secret(options["password_env"], "--password-env"),
-            token=_secret(options["token_env"], "--token-env"),
+            password=secret_from_env(options["password_env"], "--password-env"),
+            token=secret_from_env(options["token_env"], "--token-env"),
             timeout=options["timeout"],
         )
         waiting = Waiting(options["wait_running"], options["kill_running"])
@@ -219,14 +219,3 @@ def _run(act, journal_path: Path, options: dict) -> None:
                 )
         echo(f"journal: {journal_path}", err=True)
     sys.exit(0 if all(o.ok for o in outcomes) else 1)
-
-
-def _secret(var: str | None, option: str) -> str | None:
-    if not var:
-        return None
-    value = os.environ.get(var)
-    if not value:
-        from migrate.cutover.core import CutoverUsageError
-
-        raise CutoverUsageError(f"{option} {var}: the environment variable is not set")
-    return value

@@ -28,6 +28,8 @@ from migrate.cutover.sundial import SundialClient, SundialUnreachable
 from migrate.sundial.model import CronSchedule
 from migrate.verify.client import AirflowClient, AirflowUnreachable
 from migrate.verify.core import load_side, run_verify
+from migrate.verify.expect import parse_moment
+from migrate.verify.runs import quartz_fires
 
 UTC = timezone.utc
 MAX_MISSED = 20  # fires listed per process
@@ -126,19 +128,43 @@ def cutover(
                 preflight.target_issue,
                 waiting,
                 dry_run,
-                lambda: run_verify(
-                    sources,
-                    report,
-                    airflow,
-                    timezone_name,
-                    side=side,
-                    phases=j.phases(journal.records),
-                ),
             )
         except (SundialUnreachable, AirflowUnreachable) as exc:
             raise type(exc)(f"{exc}; {step.left_as(exc)}") from None
         outcomes.append(outcome)
+    cut = [o for o in outcomes if o.status == CUT_OVER]
+    if cut:  # one verify for the whole wave, once every DAG of it is live
+        try:
+            after = run_verify(
+                sources,
+                report,
+                airflow,
+                timezone_name,
+                side=side,
+                phases=j.phases(journal.records),
+            )
+        except AirflowUnreachable as exc:
+            raise AirflowUnreachable(
+                f"{exc}; {', '.join(o.process for o in cut)}: cut over (the journal "
+                "says so), not confirmed: run migrate verify"
+            ) from None
+        _confirm(cut, {e.process: e for e in after.entries})
     return outcomes
+
+
+def _confirm(cut: list[Outcome], entries: dict) -> None:
+    """Each process just cut over as verify now sees it: its next run, or what differs."""
+    for outcome in cut:
+        entry = entries.get(outcome.process)
+        issues = [f"{k}: {m}" for k, m in (entry.issues if entry else [])]
+        if issues:
+            outcome.status = DIFFERS
+            outcome.message = "; ".join(issues) + " (migrate rollback undoes it)"
+            continue
+        next_run = entry.airflow_next if entry else None
+        outcome.message = (
+            f"paused in Sundial, live in Airflow; next run {next_run or 'none'}"
+        )
 
 
 class _Cutover:
@@ -171,11 +197,10 @@ class _Cutover:
         )
 
     def _step(self, step: str, act, detail: str | None = None) -> None:
-        self.journal.write(self.name, self.dag_id, step, "start")
-        act()
-        self.journal.write(self.name, self.dag_id, step, "done", detail)
+        self.journal.step(self.name, self.dag_id, step, act, detail)
 
-    def run(self, phase, entry, target_issue, waiting, dry_run, confirm) -> Outcome:
+    def run(self, phase, entry, target_issue, waiting, dry_run) -> Outcome:
+        """Cut it over, or say why not; a CUT_OVER outcome is confirmed by the caller."""
         if phase == j.LIVE_IN_AIRFLOW:
             return Outcome(self.name, self.dag_id, ALREADY, "the journal says so")
         if phase == j.ROLLING_BACK:
@@ -269,24 +294,7 @@ class _Cutover:
             "done",
             f"{len(missed)} missed fire(s)" if missed else None,
         )
-        after = {e.process: e for e in confirm().entries}.get(self.name)
-        issues = [f"{k}: {m}" for k, m in (after.issues if after else [])]
-        if issues:
-            return Outcome(
-                self.name,
-                self.dag_id,
-                DIFFERS,
-                "; ".join(issues) + " (migrate rollback undoes it)",
-                missed,
-            )
-        next_run = after.airflow_next if after else None
-        return Outcome(
-            self.name,
-            self.dag_id,
-            CUT_OVER,
-            f"paused in Sundial, live in Airflow; next run {next_run or 'none'}",
-            missed,
-        )
+        return Outcome(self.name, self.dag_id, CUT_OVER, "", missed)
 
     def _planned_in_the_past(self, waiting: "Waiting") -> str | None:
         """A paused DAG's planned run is only as fresh as its last parse: one planned
@@ -298,12 +306,9 @@ class _Cutover:
         deadline = time.monotonic() + PLANNED_WAIT
         while True:
             planned = self.airflow.dag(self.dag_id).get("next_dagrun_run_after")
-            try:
-                when = datetime.fromisoformat(str(planned).replace("Z", "+00:00"))
-            except ValueError:
+            when = parse_moment(planned)
+            if when is None:
                 return None  # nothing planned
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
             if when > datetime.now(UTC):
                 return None
             if time.monotonic() >= deadline:
@@ -319,24 +324,9 @@ class _Cutover:
         last = self.sundial.last_start(self.name)
         if last is None:
             return []
-        from migrate.quartz import QuartzCron
-
-        engine = QuartzCron.parse(
-            schedule.minutes,
-            schedule.hours,
-            schedule.day_of_month,
-            schedule.month,
-            schedule.day_of_week,
-        )
         zone = ZoneInfo(self.tz)
-        now = datetime.now(UTC)
-        out, t = [], last
-        while len(out) < MAX_MISSED:
-            t = engine.next_fire_after(t, self.tz)
-            if t is None or t > now:
-                break
-            out.append(t.astimezone(zone).isoformat(timespec="seconds"))
-        return out
+        fires = quartz_fires(schedule, self.tz, last, datetime.now(UTC), MAX_MISSED)
+        return [t.astimezone(zone).isoformat(timespec="seconds") for t in fires]
 
 
 def _wait(running, kill, waiting: Waiting) -> list[str]:
@@ -400,10 +390,8 @@ def rollback(
             )
             continue
 
-        def step(kind, act, detail=None):
-            journal.write(name, dag_id, kind, "start")
-            act()
-            journal.write(name, dag_id, kind, "done", detail)
+        def step(kind, act):
+            journal.step(name, dag_id, kind, act)
 
         if j.PAUSE_DAG not in done:
             step(j.PAUSE_DAG, lambda: airflow.set_paused(dag_id, True))

@@ -148,6 +148,15 @@ class Journal:
         crash = os.environ.get(CRASH_AFTER, "")
         self._crash_after = int(crash) if crash.isdigit() else None
 
+    def step(
+        self, process: str, dag_id: str, step: str, act, detail: str | None = None
+    ) -> None:
+        """Carry out ``act()`` as ``step``, journaled before it starts and after it is
+        done."""
+        self.write(process, dag_id, step, "start")
+        act()
+        self.write(process, dag_id, step, "done", detail)
+
     def write(
         self,
         process: str,

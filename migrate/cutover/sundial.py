@@ -14,7 +14,8 @@ from urllib.parse import quote
 
 import requests
 
-from migrate.extract.http import BoundExceeded, read_bounded, redact_url
+from migrate.extract.http import BoundExceeded, header_safe, read_bounded, redact_url
+from migrate.verify.expect import parse_moment
 
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 RETRIES = 3
@@ -33,7 +34,7 @@ class SundialClient:
         self.session = requests.Session()
         self.session.headers["Accept"] = "application/json"
         if token:
-            if any(c in token for c in "\r\n\0") or not token.isprintable():
+            if not header_safe(token):
                 raise SundialUnreachable(
                     "the Sundial token holds a line break or a control character; not sent"
                 )
@@ -162,13 +163,9 @@ class SundialClient:
         """When its most recent run started (any status), if within 30 days."""
         found = self.runs(name, ("running", "succeeded", "failed"), days=30, limit=1)
         for run in found:
-            try:
-                moment = datetime.fromisoformat(
-                    str(run["start_time"]).replace("Z", "+00:00")
-                )
-            except (KeyError, ValueError):
-                continue
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            moment = parse_moment(run.get("start_time"))
+            if moment is not None:
+                return moment
         return None
 
 

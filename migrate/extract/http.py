@@ -59,6 +59,12 @@ def origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
+def header_safe(value: str) -> bool:
+    """Can ``value`` be sent in a header: no line break, NUL or other control character
+    (which would end the header and start another)?"""
+    return not any(c in value for c in "\r\n\0") and value.isprintable()
+
+
 def parse_header(text: str) -> tuple[str, str]:
     """``'Name: value'`` -> ``('Name', 'value')``; raises ValueError when malformed."""
     name, sep, value = text.partition(":")

@@ -27,6 +27,7 @@ from migrate.schedule.verify import (
     DEFAULT_HORIZON_DAYS,
     PROOF_START,
     Verification,
+    quartz_engine,
     verify_cron,
     verify_quartz_timetable,
 )
@@ -102,15 +103,9 @@ def next_fire_words(schedule: CronSchedule, tz: str) -> str:
     from datetime import timedelta
     from zoneinfo import ZoneInfo
 
-    from migrate.quartz import QuartzCron, QuartzRuntimeError
+    from migrate.quartz import QuartzRuntimeError
 
-    engine = QuartzCron.parse(
-        schedule.minutes,
-        schedule.hours,
-        schedule.day_of_month,
-        schedule.month,
-        schedule.day_of_week,
-    )
+    engine = quartz_engine(schedule)
     try:
         t = engine.next_fire_after(PROOF_START - timedelta(seconds=1), tz)
     except QuartzRuntimeError as exc:

@@ -314,7 +314,8 @@ def _quartz_timetable(expression: str, tz: str):
     return QuartzTimetable(expression, timezone=tz)
 
 
-def _engine(schedule: CronSchedule):
+def quartz_engine(schedule: CronSchedule):
+    """The Quartz engine for a Sundial cron schedule, read as Sundial reads it."""
     from migrate.quartz import QuartzCron
 
     return QuartzCron.parse(
@@ -331,7 +332,7 @@ def is_special(schedule: CronSchedule) -> bool:
     (fires that stop, or start, within the horizon): checked in full."""
     if any(c in (schedule.day_of_month + schedule.day_of_week).upper() for c in "LW#"):
         return True
-    return restricts_years(_engine(schedule))
+    return restricts_years(quartz_engine(schedule))
 
 
 @lru_cache(maxsize=4096)
@@ -375,7 +376,7 @@ def verify_quartz_timetable(
 
 
 def _verify(schedule, airflow_fires, tz, horizon_days, start) -> Verification:
-    engine = _engine(schedule)
+    engine = quartz_engine(schedule)
     special = is_special(schedule)
     end = start + timedelta(days=horizon_days)
     sample = [] if special else _quartz_fires(engine, tz, start, end, _SAMPLE_FIRES)

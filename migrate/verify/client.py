@@ -27,6 +27,7 @@ from migrate.extract.http import (
     MAX_REDIRECTS,
     REDIRECTS,
     BoundExceeded,
+    header_safe,
     origin,
     read_bounded,
     redact_url,
@@ -245,7 +246,7 @@ class AirflowClient:
     def _use(self, token: str) -> None:
         if not token:
             raise AirflowUnreachable(f"{self.shown}: the token is empty")
-        if any(c in token for c in "\r\n\0") or not token.isprintable():
+        if not header_safe(token):
             raise AirflowUnreachable(
                 f"{self.shown}: the token holds control characters; not sent"
             )

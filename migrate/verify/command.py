@@ -122,8 +122,8 @@ def verify_command(
             )
         if bool(username) != bool(password_env):
             raise VerifyUsageError("--username and --password-env go together")
-        password = _secret(password_env, "--password-env") if password_env else None
-        token = _secret(token_env, "--token-env") if token_env else None
+        password = secret_from_env(password_env, "--password-env")
+        token = secret_from_env(token_env, "--token-env")
         side = load_side(list(sources), report, timezone)  # before any request
         phases = _phases(journal, report)
         runs_since = _runs_since(check_runs, since, journal, report)
@@ -193,7 +193,11 @@ def _phases(journal: Path | None, report: Path) -> dict[str, str]:
         raise VerifyUsageError(str(exc)) from None
 
 
-def _secret(var: str, option: str) -> str:
+def secret_from_env(var: str | None, option: str) -> str | None:
+    """The value of environment variable ``var`` (None when no variable is named);
+    an unset or empty one is a usage error naming the option."""
+    if not var:
+        return None
     value = os.environ.get(var)
     if not value:
         raise VerifyUsageError(f"{option} {var}: the environment variable is not set")

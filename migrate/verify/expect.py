@@ -58,6 +58,18 @@ def parse_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def parse_moment(text) -> datetime | None:
+    """An ISO 8601 time from an answer, aware (UTC when it names no zone); None when
+    it is empty or not a time at all."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def timedelta_seconds(summary: str | None) -> float | None:
     """Seconds of a ``str(timedelta)`` (how Airflow summarizes a delta schedule)."""
     if not summary:

@@ -12,10 +12,13 @@ Sundial would have done:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import islice
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from migrate.schedule.verify import quartz_engine
 from migrate.sundial.model import CronSchedule, ProcessDefinition
+from migrate.verify.expect import parse_moment
 
 UTC = timezone.utc
 GRACE = timedelta(seconds=60)  # a healthy scheduler creates the run within seconds
@@ -40,33 +43,16 @@ class RunsCheck:
         }
 
 
-def _time(text) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def quartz_fires(schedule: CronSchedule, tz: str, after: datetime, until: datetime):
-    from migrate.quartz import QuartzCron
-
-    engine = QuartzCron.parse(
-        schedule.minutes,
-        schedule.hours,
-        schedule.day_of_month,
-        schedule.month,
-        schedule.day_of_week,
-    )
-    out, t = [], after
-    while len(out) < MAX_FIRES:
-        t = engine.next_fire_after(t, tz)
-        if t is None or t > until:
-            return out
-        out.append(t.astimezone(UTC))
-    return out
+def quartz_fires(
+    schedule: CronSchedule,
+    tz: str,
+    after: datetime,
+    until: datetime,
+    limit: int = MAX_FIRES,
+) -> list[datetime]:
+    """Sundial's fire times ``after < f <= until`` (at most ``limit``), in UTC."""
+    fires = quartz_engine(schedule).fire_times(after, until, tz)
+    return [f.astimezone(UTC) for f in islice(fires, limit)]
 
 
 def check_runs(
@@ -91,7 +77,7 @@ def check_runs(
     for run in runs:
         if run.get("run_type") != "scheduled":
             continue
-        at = _time(run.get("run_after"))
+        at = parse_moment(run.get("run_after"))
         if at is None or at <= since:
             continue
         scheduled.setdefault(at.astimezone(UTC), []).append(run)

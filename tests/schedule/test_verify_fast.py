@@ -266,7 +266,7 @@ def _reference_quartz_fires(engine, tz, lo, hi, limit=verify._MAX_FIRES):
 
 def _reference_verify(schedule, airflow_fires, tz, horizon_days, start):
     """verify._verify as it was (each window's Quartz fire times computed afresh)."""
-    engine = verify._engine(schedule)
+    engine = verify.quartz_engine(schedule)
     special = verify.is_special(schedule)
     end = start + timedelta(days=horizon_days)
     sample = (
