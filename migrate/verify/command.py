@@ -69,8 +69,9 @@ from migrate.verify.core import VerifyUsageError
     "check_runs",
     is_flag=True,
     help="Also prove it from the runs: since each process's cutover (the journal's), one "
-    "scheduled DAG run per Quartz fire (none missed or doubled) and no task over "
-    "Sundial's max_attempts.",
+    "scheduled DAG run per Quartz fire (none missed or doubled), a continuous process's "
+    "runs at Sundial's period, no task over Sundial's max_attempts, and each finished "
+    "run failed exactly when a Sundial task failed.",
 )
 @click.option(
     "--since",
